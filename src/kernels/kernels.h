@@ -1,0 +1,49 @@
+// kernels: CPU compute. Dot products and matmuls per tensor type, and the float ops a transformer
+// needs. Scalar references live in ref/, fast paths per ISA in x86/avx2, x86/avx512, arm/neon.
+// One KernelTable is chosen at start-up from the CPU's features (HEARTH_ISA=scalar|avx2|avx512
+// forces one). Knows nothing of models or files.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "tensor/types.h"
+
+namespace hearth::kernels {
+
+// Dot product of one weight row (n elements of the weight type) with one activation row already
+// converted to the weight type's `act_type`: returns the float result.
+using VecDotFn = float (*)(int64_t n, const void* w, const void* x);
+// Convert a float activation row to act_type (n a multiple of its block size).
+using FromFloatFn = void (*)(const float* x, void* y, int64_t n);
+// Tile: out[c * out_stride + r] = dot(w row r, x col c) for r < nr, c < nc. Rows of w are w_stride
+// bytes apart, activation rows x_stride bytes apart. Lets a fast path reuse loaded weights across
+// several activation rows (prompt processing). May be null: callers fall back to vec_dot.
+using DotTileFn = void (*)(int64_t n, int nr, int nc, const void* w, uint64_t w_stride, const void* x,
+                           uint64_t x_stride, float* out, int64_t out_stride);
+
+struct TypeKernels {
+  tensor::Type act_type = tensor::Type::F32;  // what activations are converted to
+  VecDotFn vec_dot = nullptr;                   // null: type not supported for matmul
+  FromFloatFn from_float = nullptr;             // converts to act_type
+  DotTileFn dot_tile = nullptr;                 // optional fast tile
+  int tile_rows = 1, tile_cols = 1;             // preferred tile shape of dot_tile
+};
+
+struct KernelTable {
+  std::string name;  // "scalar", "avx2", "avx512", "neon"
+  TypeKernels types[tensor::kTypeCount];
+  // Float helpers used by the backend's hot loops.
+  float (*dot_f32)(int64_t n, const float* a, const float* b) = nullptr;
+  // y[i] += a * x[i]
+  void (*axpy_f32)(int64_t n, float a, const float* x, float* y) = nullptr;
+};
+
+// The table chosen for this CPU (honours HEARTH_ISA). Thread-safe, computed once.
+const KernelTable& active();
+// Every table this CPU can run, best last (tests compare each against "scalar").
+std::vector<const KernelTable*> available();
+// A table by name, or nullptr when unknown or not runnable on this CPU.
+const KernelTable* by_name(const std::string& name);
+
+}  // namespace hearth::kernels

@@ -1,0 +1,68 @@
+#include <cstdlib>
+#include <memory>
+
+#include "base/cpu.h"
+#include "base/error.h"
+#include "base/log.h"
+#include "kernels/tables.h"
+
+namespace hearth::kernels {
+
+namespace {
+
+struct Tables {
+  std::vector<std::unique_ptr<KernelTable>> all;  // runnable here, best last
+  const KernelTable* active = nullptr;
+};
+
+Tables build() {
+  Tables t;
+  t.all.push_back(std::make_unique<KernelTable>(make_scalar_table()));
+  const auto& f = cpu_features();
+#if defined(HEARTH_X86) && defined(HEARTH_HAVE_AVX2)
+  if (f.avx2 && f.fma && f.f16c && f.bmi2) t.all.push_back(std::make_unique<KernelTable>(make_avx2_table()));
+#endif
+#if defined(HEARTH_X86) && defined(HEARTH_HAVE_AVX512)
+  if (f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq && f.avx512vnni && f.avx2 && f.fma && f.f16c && f.bmi2)
+    t.all.push_back(std::make_unique<KernelTable>(make_avx512_table()));
+#endif
+#if defined(HEARTH_ARM) && defined(HEARTH_HAVE_NEON)
+  if (f.neon && f.dotprod) t.all.push_back(std::make_unique<KernelTable>(make_neon_table()));
+#endif
+  (void)f;
+  t.active = t.all.back().get();
+  if (const char* isa = std::getenv("HEARTH_ISA"); isa && *isa) {
+    const KernelTable* found = nullptr;
+    for (auto& k : t.all)
+      if (k->name == isa) found = k.get();
+    if (found) {
+      t.active = found;
+    } else {
+      log::warn("HEARTH_ISA={} is not available on this CPU; using {}", isa, t.active->name);
+    }
+  }
+  return t;
+}
+
+const Tables& tables() {
+  static const Tables t = build();
+  return t;
+}
+
+}  // namespace
+
+const KernelTable& active() { return *tables().active; }
+
+std::vector<const KernelTable*> available() {
+  std::vector<const KernelTable*> v;
+  for (auto& k : tables().all) v.push_back(k.get());
+  return v;
+}
+
+const KernelTable* by_name(const std::string& name) {
+  for (auto& k : tables().all)
+    if (k->name == name) return k.get();
+  return nullptr;
+}
+
+}  // namespace hearth::kernels

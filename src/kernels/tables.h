@@ -1,0 +1,17 @@
+// Internal: the per-ISA table builders select.cpp chooses from.
+#pragma once
+#include "kernels/kernels.h"
+
+namespace hearth::kernels {
+
+KernelTable make_scalar_table();
+#if defined(HEARTH_X86)
+// Each fills in what its ISA accelerates, starting from the scalar table (defined in x86/avx2, x86/avx512).
+KernelTable make_avx2_table();
+KernelTable make_avx512_table();
+#endif
+#if defined(HEARTH_ARM)
+KernelTable make_neon_table();
+#endif
+
+}  // namespace hearth::kernels
