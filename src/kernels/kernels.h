@@ -37,6 +37,9 @@ struct KernelTable {
   float (*dot_f32)(int64_t n, const float* a, const float* b) = nullptr;
   // y[i] += a * x[i]
   void (*axpy_f32)(int64_t n, float a, const float* x, float* y) = nullptr;
+  // Attention over an F16 KV cache: dot(k, q) and y[i] += a * v[i] (filled in by select.cpp).
+  float (*dot_f16_f32)(int64_t n, const uint16_t* k, const float* q) = nullptr;
+  void (*axpy_f16_f32)(int64_t n, float a, const uint16_t* v, float* y) = nullptr;
 };
 
 // The table chosen for this CPU (honours HEARTH_ISA). Thread-safe, computed once.

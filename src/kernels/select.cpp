@@ -4,6 +4,7 @@
 #include "base/cpu.h"
 #include "base/error.h"
 #include "base/log.h"
+#include "kernels/attn.h"
 #include "kernels/tables.h"
 
 namespace hearth::kernels {
@@ -20,16 +21,28 @@ Tables build() {
   t.all.push_back(std::make_unique<KernelTable>(make_scalar_table()));
   const auto& f = cpu_features();
 #if defined(HEARTH_X86) && defined(HEARTH_HAVE_AVX2)
-  if (f.avx2 && f.fma && f.f16c && f.bmi2) t.all.push_back(std::make_unique<KernelTable>(make_avx2_table()));
+  if (make_avx2_table && f.avx2 && f.fma && f.f16c && f.bmi2) t.all.push_back(std::make_unique<KernelTable>(make_avx2_table()));
 #endif
 #if defined(HEARTH_X86) && defined(HEARTH_HAVE_AVX512)
-  if (f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq && f.avx512vnni && f.avx2 && f.fma && f.f16c && f.bmi2)
+  if (make_avx512_table && f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq && f.avx512vnni && f.avx2 && f.fma && f.f16c && f.bmi2)
     t.all.push_back(std::make_unique<KernelTable>(make_avx512_table()));
 #endif
 #if defined(HEARTH_ARM) && defined(HEARTH_HAVE_NEON)
-  if (f.neon && f.dotprod) t.all.push_back(std::make_unique<KernelTable>(make_neon_table()));
+  if (make_neon_table && f.neon && f.dotprod) t.all.push_back(std::make_unique<KernelTable>(make_neon_table()));
 #endif
   (void)f;
+  for (auto& k : t.all) {
+    const bool x86_fast = k->name == "avx2" || k->name == "avx512";
+    (void)x86_fast;
+    k->dot_f16_f32 = dot_f16_f32_scalar;
+    k->axpy_f16_f32 = axpy_f16_f32_scalar;
+#if defined(HEARTH_X86) && defined(HEARTH_HAVE_AVX2)
+    if (x86_fast) {
+      k->dot_f16_f32 = dot_f16_f32_avx2;
+      k->axpy_f16_f32 = axpy_f16_f32_avx2;
+    }
+#endif
+  }
   t.active = t.all.back().get();
   if (const char* isa = std::getenv("HEARTH_ISA"); isa && *isa) {
     const KernelTable* found = nullptr;

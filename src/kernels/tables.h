@@ -7,11 +7,12 @@ namespace hearth::kernels {
 KernelTable make_scalar_table();
 #if defined(HEARTH_X86)
 // Each fills in what its ISA accelerates, starting from the scalar table (defined in x86/avx2, x86/avx512).
-KernelTable make_avx2_table();
-KernelTable make_avx512_table();
+// Weak: a build without that ISA's sources simply has no such table (select.cpp checks for null).
+__attribute__((weak)) KernelTable make_avx2_table();
+__attribute__((weak)) KernelTable make_avx512_table();
 #endif
 #if defined(HEARTH_ARM)
-KernelTable make_neon_table();
+__attribute__((weak)) KernelTable make_neon_table();
 #endif
 
 }  // namespace hearth::kernels

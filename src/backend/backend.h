@@ -1,0 +1,84 @@
+// backend: the ops an architecture's forward pass calls (matmul, norm, rope, attention, ...) behind
+// one interface. cpu/ implements it with kernels/; a GPU backend comes later. Knows nothing of GGUF
+// files or model architectures: it sees weights as typed row-major matrices and activations as floats.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <memory>
+
+#include "tensor/types.h"
+
+namespace hearth::backend {
+
+// A weight matrix: `rows` rows (output features) of `cols` elements (input features) of `type`.
+struct WeightView {
+  tensor::Type type = tensor::Type::F32;
+  int64_t cols = 0;
+  int64_t rows = 0;
+  const uint8_t* data = nullptr;
+  uint64_t row_bytes = 0;
+  explicit operator bool() const { return data != nullptr; }
+};
+
+enum class RopeStyle { Normal, NeoX };  // Normal: pairs (2i, 2i+1); NeoX: pairs (i, i + n_rot/2)
+
+struct RopeParams {
+  RopeStyle style = RopeStyle::Normal;
+  int n_rot = 0;               // rotated dimensions per head (<= head_dim)
+  float freq_base = 10000.0f;
+  float freq_scale = 1.0f;     // 1/factor for linear and YaRN scaling
+  float ext_factor = 0.0f;     // YaRN extrapolation mix (0: off)
+  float attn_factor = 1.0f;    // YaRN magnitude scale
+  float beta_fast = 32.0f, beta_slow = 1.0f;
+  int n_ctx_orig = 0;          // training context (YaRN)
+  const float* freq_factors = nullptr;  // n_rot/2 divisors of each frequency (Llama 3 scaling), or null
+};
+
+// The KV cache of one layer: `n_cells` rows of `kv_dim` F16 values for K and V.
+struct KvLayer {
+  uint16_t* k = nullptr;
+  uint16_t* v = nullptr;
+  int64_t kv_dim = 0;
+};
+
+// Attention of a batch of query rows against cache cells. Token t attends to cells
+// [cell_begin[t], cell_begin[t] + n_cells[t]) (its sequence's cells up to its own position).
+struct AttnBatch {
+  int n_tokens = 0;
+  int n_head = 0, n_head_kv = 0, head_dim = 0;
+  float scale = 1.0f;
+  const int64_t* cell_begin = nullptr;
+  const int64_t* n_cells = nullptr;
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual const char* name() const = 0;
+  virtual int n_threads() const = 0;
+
+  // out[i] = row ids[i] of w as floats; out is n x w.cols.
+  virtual void get_rows(const WeightView& w, const int32_t* ids, int n, float* out) = 0;
+  // y = x / rms(x) * w for n rows of dim (w may be null). x and y may alias.
+  virtual void rms_norm(const float* x, const float* w, float* y, int64_t n_rows, int64_t dim, float eps) = 0;
+  // y[n x w.rows] = x[n x w.cols] * w^T (+ bias[w.rows]).
+  virtual void matmul(const WeightView& w, const float* x, int64_t n, float* y, const float* bias = nullptr) = 0;
+  // Rotate n_tokens rows of n_heads heads of head_dim (row stride n_heads*head_dim) in place.
+  virtual void rope(float* x, int64_t n_tokens, int n_heads, int head_dim, const int32_t* pos, const RopeParams& p) = 0;
+  // Store n_tokens rows of k and v (each kv_dim floats) into cache cells cells[t].
+  virtual void kv_store(const KvLayer& kv, const float* k, const float* v, int64_t n_tokens, const int64_t* cells) = 0;
+  // out[t] = softmax(q[t] k^T * scale) v, per head with grouped-query mapping.
+  virtual void attention(const KvLayer& kv, const AttnBatch& b, const float* q, float* out) = 0;
+  // gate = silu(gate) * up, n elements.
+  virtual void swiglu(float* gate, const float* up, int64_t n) = 0;
+  // y += x, n elements.
+  virtual void add(float* y, const float* x, int64_t n) = 0;
+
+  // Trace hook: when set, the forward pass reports named intermediates (for debugging numerics).
+  std::function<void(const char* name, int layer, const float* data, int64_t n)> trace;
+};
+
+// The CPU backend with n_threads pool threads (0: physical cores).
+std::unique_ptr<Backend> make_cpu_backend(int n_threads);
+
+}  // namespace hearth::backend

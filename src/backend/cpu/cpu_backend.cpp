@@ -1,0 +1,219 @@
+// The CPU backend: the ops of backend.h on the persistent thread pool with the active kernel table.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "backend/backend.h"
+#include "base/error.h"
+#include "base/fp16.h"
+#include "base/thread_pool.h"
+#include "kernels/kernels.h"
+
+namespace hearth::backend {
+
+namespace {
+
+class CpuBackend final : public Backend {
+ public:
+  explicit CpuBackend(int n_threads)
+      : pool_(n_threads > 0 ? n_threads : physical_cores()), k_(kernels::active()), scratch_(pool_.size()) {}
+
+  const char* name() const override { return "cpu"; }
+  int n_threads() const override { return pool_.size(); }
+
+  void get_rows(const WeightView& w, const int32_t* ids, int n, float* out) override {
+    for (int i = 0; i < n; ++i) {
+      if (ids[i] < 0 || ids[i] >= w.rows) fail("token id {} is out of range (vocabulary of {})", ids[i], w.rows);
+      tensor::dequantize_row(w.type, w.data + static_cast<uint64_t>(ids[i]) * w.row_bytes, out + i * w.cols, w.cols);
+    }
+  }
+
+  void rms_norm(const float* x, const float* w, float* y, int64_t n_rows, int64_t dim, float eps) override {
+    for (int64_t r = 0; r < n_rows; ++r) {
+      const float* xr = x + r * dim;
+      float* yr = y + r * dim;
+      double ss = 0;
+      for (int64_t i = 0; i < dim; ++i) ss += static_cast<double>(xr[i]) * xr[i];
+      const float scale = static_cast<float>(1.0 / std::sqrt(ss / static_cast<double>(dim) + eps));
+      if (w) {
+        for (int64_t i = 0; i < dim; ++i) yr[i] = xr[i] * scale * w[i];
+      } else {
+        for (int64_t i = 0; i < dim; ++i) yr[i] = xr[i] * scale;
+      }
+    }
+  }
+
+  void matmul(const WeightView& w, const float* x, int64_t n, float* y, const float* bias) override {
+    const auto& tk = k_.types[static_cast<uint32_t>(w.type)];
+    if (!tk.vec_dot) fail("tensor type {} is not supported for matrix multiplication", tensor::type_name(w.type));
+    const int64_t K = w.cols, N = w.rows;
+    // 1. Activations to the weight type's activation format, once per row.
+    const uint8_t* act;
+    uint64_t act_row;
+    if (tk.act_type == tensor::Type::F32) {
+      act = reinterpret_cast<const uint8_t*>(x);
+      act_row = static_cast<uint64_t>(K) * sizeof(float);
+    } else {
+      act_row = tensor::row_size(tk.act_type, K);
+      if (act_buf_.size() < act_row * n) act_buf_.resize(act_row * n);
+      uint8_t* dst = act_buf_.data();
+      pool_.parallel_for(n, [&](int64_t b, int64_t e) {
+        for (int64_t i = b; i < e; ++i) tk.from_float(x + i * K, dst + i * act_row, K);
+      });
+      act = dst;
+    }
+    // 2. Output rows split across threads; prompt batches go through cache-sized column blocks.
+    const int tr = tk.dot_tile ? tk.tile_rows : 1;
+    pool_.run([&](int ith, int nth) {
+      const int64_t n_tiles = (N + tr - 1) / tr;
+      const int64_t per = (n_tiles + nth - 1) / nth;
+      const int64_t r0 = std::min<int64_t>(N, ith * per * tr), r1 = std::min<int64_t>(N, (ith + 1) * per * tr);
+      if (r0 >= r1) return;
+      if (n == 1) {
+        for (int64_t r = r0; r < r1; ++r) y[r] = tk.vec_dot(K, w.data + r * w.row_bytes, act);
+      } else {
+        constexpr int64_t kColBlock = 64, kRowBlock = 64;
+        for (int64_t cb = 0; cb < n; cb += kColBlock) {
+          const int64_t ce = std::min(n, cb + kColBlock);
+          for (int64_t rb = r0; rb < r1; rb += kRowBlock) {
+            const int64_t re = std::min(r1, rb + kRowBlock);
+            if (tk.dot_tile) {
+              for (int64_t r = rb; r < re; r += tk.tile_rows) {
+                const int nr = static_cast<int>(std::min<int64_t>(tk.tile_rows, re - r));
+                for (int64_t c = cb; c < ce; c += tk.tile_cols) {
+                  const int nc = static_cast<int>(std::min<int64_t>(tk.tile_cols, ce - c));
+                  tk.dot_tile(K, nr, nc, w.data + r * w.row_bytes, w.row_bytes, act + c * act_row, act_row,
+                              y + c * N + r, N);
+                }
+              }
+            } else {
+              for (int64_t c = cb; c < ce; ++c)
+                for (int64_t r = rb; r < re; ++r)
+                  y[c * N + r] = tk.vec_dot(K, w.data + r * w.row_bytes, act + c * act_row);
+            }
+          }
+        }
+      }
+      if (bias) {
+        for (int64_t c = 0; c < n; ++c)
+          for (int64_t r = r0; r < r1; ++r) y[c * N + r] += bias[r];
+      }
+    });
+  }
+
+  void rope(float* x, int64_t n_tokens, int n_heads, int head_dim, const int32_t* pos, const RopeParams& p) override {
+    const int n_rot = p.n_rot;
+    const int half = n_rot / 2;
+    const float theta_scale = std::pow(p.freq_base, -2.0f / static_cast<float>(n_rot));
+    float corr_lo = 0, corr_hi = 0;
+    if (p.ext_factor != 0.0f) {
+      auto corr_dim = [&](float n_r) {
+        return n_rot * std::log(static_cast<float>(p.n_ctx_orig) / (n_r * 2.0f * static_cast<float>(M_PI))) /
+               (2.0f * std::log(p.freq_base));
+      };
+      corr_lo = std::max(0.0f, std::floor(corr_dim(p.beta_fast)));
+      corr_hi = std::min(static_cast<float>(n_rot - 1), std::ceil(corr_dim(p.beta_slow)));
+    }
+    if (cs_.size() < static_cast<size_t>(n_rot)) cs_.resize(n_rot);
+    for (int64_t t = 0; t < n_tokens; ++t) {
+      // cos/sin for this position, then apply to every head.
+      float theta = static_cast<float>(pos[t]);
+      for (int i = 0; i < half; ++i) {
+        float th_extrap = theta;
+        if (p.freq_factors) th_extrap /= p.freq_factors[i];
+        const float th_interp = p.freq_scale * th_extrap;
+        float th = th_interp, mscale = p.attn_factor;
+        if (p.ext_factor != 0.0f) {
+          const float y = (static_cast<float>(i) - corr_lo) / std::max(0.001f, corr_hi - corr_lo);
+          const float ramp = (1.0f - std::min(1.0f, std::max(0.0f, y))) * p.ext_factor;
+          th = th_interp * (1 - ramp) + th_extrap * ramp;
+          mscale *= 1.0f + 0.1f * std::log(1.0f / p.freq_scale);
+        }
+        cs_[2 * i] = std::cos(th) * mscale;
+        cs_[2 * i + 1] = std::sin(th) * mscale;
+        theta *= theta_scale;
+      }
+      float* row = x + t * static_cast<int64_t>(n_heads) * head_dim;
+      for (int h = 0; h < n_heads; ++h) {
+        float* v = row + h * head_dim;
+        for (int i = 0; i < half; ++i) {
+          const int a = p.style == RopeStyle::Normal ? 2 * i : i;
+          const int b = p.style == RopeStyle::Normal ? 2 * i + 1 : i + half;
+          const float c = cs_[2 * i], s = cs_[2 * i + 1];
+          const float x0 = v[a], x1 = v[b];
+          v[a] = x0 * c - x1 * s;
+          v[b] = x0 * s + x1 * c;
+        }
+      }
+    }
+  }
+
+  void kv_store(const KvLayer& kv, const float* k, const float* v, int64_t n_tokens, const int64_t* cells) override {
+    for (int64_t t = 0; t < n_tokens; ++t) {
+      uint16_t* kd = kv.k + cells[t] * kv.kv_dim;
+      uint16_t* vd = kv.v + cells[t] * kv.kv_dim;
+      for (int64_t i = 0; i < kv.kv_dim; ++i) {
+        kd[i] = f32_to_fp16(k[t * kv.kv_dim + i]);
+        vd[i] = f32_to_fp16(v[t * kv.kv_dim + i]);
+      }
+    }
+  }
+
+  void attention(const KvLayer& kv, const AttnBatch& b, const float* q, float* out) override {
+    const int hd = b.head_dim;
+    const int group = b.n_head / b.n_head_kv;
+    const int64_t q_stride = static_cast<int64_t>(b.n_head) * hd;
+    const int64_t jobs = static_cast<int64_t>(b.n_tokens) * b.n_head;
+    pool_.run([&](int ith, int nth) {
+      auto& sc = scratch_[ith];
+      for (int64_t j = ith; j < jobs; j += nth) {
+        const int64_t t = j / b.n_head;
+        const int h = static_cast<int>(j % b.n_head);
+        const int hk = h / group;
+        const float* qv = q + t * q_stride + h * hd;
+        float* o = out + t * q_stride + h * hd;
+        const int64_t c0 = b.cell_begin[t], nc = b.n_cells[t];
+        if (static_cast<int64_t>(sc.size()) < nc) sc.resize(nc);
+        float mx = -INFINITY;
+        for (int64_t c = 0; c < nc; ++c) {
+          const float s = k_.dot_f16_f32(hd, kv.k + (c0 + c) * kv.kv_dim + hk * hd, qv) * b.scale;
+          sc[c] = s;
+          mx = std::max(mx, s);
+        }
+        double sum = 0;
+        for (int64_t c = 0; c < nc; ++c) {
+          sc[c] = std::exp(sc[c] - mx);
+          sum += sc[c];
+        }
+        const float inv = sum > 0 ? static_cast<float>(1.0 / sum) : 0.0f;
+        std::fill(o, o + hd, 0.0f);
+        for (int64_t c = 0; c < nc; ++c) k_.axpy_f16_f32(hd, sc[c] * inv, kv.v + (c0 + c) * kv.kv_dim + hk * hd, o);
+      }
+    });
+  }
+
+  void swiglu(float* gate, const float* up, int64_t n) override {
+    for (int64_t i = 0; i < n; ++i) {
+      const float g = gate[i];
+      gate[i] = g / (1.0f + std::exp(-g)) * up[i];
+    }
+  }
+
+  void add(float* y, const float* x, int64_t n) override {
+    for (int64_t i = 0; i < n; ++i) y[i] += x[i];
+  }
+
+ private:
+  ThreadPool pool_;
+  const kernels::KernelTable& k_;
+  std::vector<std::vector<float>> scratch_;
+  std::vector<uint8_t> act_buf_;
+  std::vector<float> cs_;
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> make_cpu_backend(int n_threads) { return std::make_unique<CpuBackend>(n_threads); }
+
+}  // namespace hearth::backend

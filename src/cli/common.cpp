@@ -1,0 +1,29 @@
+#include "cli/common.h"
+
+#include <fmt/format.h>
+
+#include <filesystem>
+
+#include "base/error.h"
+
+namespace hearth::cli {
+
+std::string resolve_model(const std::string& ref) {
+  std::error_code ec;
+  if (std::filesystem::is_regular_file(ref, ec)) return ref;
+  if (std::filesystem::exists(ref, ec)) fail("{} is not a regular file", ref);
+  fail("model '{}' not found (give the path of a .gguf file)", ref);
+}
+
+std::string human_bytes(uint64_t n) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double v = static_cast<double>(n);
+  int u = 0;
+  while (v >= 1024 && u < 4) {
+    v /= 1024;
+    ++u;
+  }
+  return u == 0 ? fmt::format("{} B", n) : fmt::format("{:.1f} {}", v, units[u]);
+}
+
+}  // namespace hearth::cli
