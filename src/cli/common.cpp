@@ -27,3 +27,8 @@ std::string human_bytes(uint64_t n) {
 }
 
 }  // namespace hearth::cli
+
+#include "kernels/kernels.h"
+namespace hearth::cli {
+std::string kernels_name() { return kernels::active().name; }
+}  // namespace hearth::cli

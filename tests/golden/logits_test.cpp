@@ -20,7 +20,8 @@ nlohmann::json manifest() {
 
 std::vector<std::string> model_names() {
   std::vector<std::string> v;
-  for (auto& [k, _] : manifest().items()) v.push_back(k);
+  const auto m = manifest();
+  for (auto& [k, _] : m.items()) v.push_back(k);
   return v;
 }
 

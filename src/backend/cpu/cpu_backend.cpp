@@ -33,9 +33,12 @@ class CpuBackend final : public Backend {
     for (int64_t r = 0; r < n_rows; ++r) {
       const float* xr = x + r * dim;
       float* yr = y + r * dim;
+      // Products in float, sum in double, mean and root in float: the reference's exact arithmetic,
+      // so 8-bit activation rounding downstream lands on the same side.
       double ss = 0;
-      for (int64_t i = 0; i < dim; ++i) ss += static_cast<double>(xr[i]) * xr[i];
-      const float scale = static_cast<float>(1.0 / std::sqrt(ss / static_cast<double>(dim) + eps));
+      for (int64_t i = 0; i < dim; ++i) ss += static_cast<double>(xr[i] * xr[i]);
+      const float mean = static_cast<float>(ss / static_cast<double>(dim));
+      const float scale = 1.0f / std::sqrt(mean + eps);
       if (w) {
         for (int64_t i = 0; i < dim; ++i) yr[i] = xr[i] * scale * w[i];
       } else {
