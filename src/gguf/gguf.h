@@ -19,8 +19,19 @@
 namespace hearth::gguf {
 
 enum class ValueType : uint32_t {
-  UINT8 = 0, INT8 = 1, UINT16 = 2, INT16 = 3, UINT32 = 4, INT32 = 5, FLOAT32 = 6, BOOL = 7,
-  STRING = 8, ARRAY = 9, UINT64 = 10, INT64 = 11, FLOAT64 = 12,
+  UINT8 = 0,
+  INT8 = 1,
+  UINT16 = 2,
+  INT16 = 3,
+  UINT32 = 4,
+  INT32 = 5,
+  FLOAT32 = 6,
+  BOOL = 7,
+  STRING = 8,
+  ARRAY = 9,
+  UINT64 = 10,
+  INT64 = 11,
+  FLOAT64 = 12,
 };
 const char* value_type_name(ValueType t);
 
@@ -30,9 +41,9 @@ struct Value {
   ValueType elem_type = ValueType::UINT8;  // for arrays
   using Scalar = std::variant<uint64_t, int64_t, double, bool, std::string>;
   Scalar scalar;
-  std::vector<int64_t> ints;          // integer and bool arrays (uint64 values above INT64_MAX wrap)
-  std::vector<double> floats;         // float arrays
-  std::vector<std::string> strings;   // string arrays
+  std::vector<int64_t> ints;         // integer and bool arrays (uint64 values above INT64_MAX wrap)
+  std::vector<double> floats;        // float arrays
+  std::vector<std::string> strings;  // string arrays
 
   bool is_array() const { return type == ValueType::ARRAY; }
   bool is_string() const { return type == ValueType::STRING; }
@@ -73,8 +84,8 @@ struct TensorInfo {
   int64_t ne[4] = {1, 1, 1, 1};  // ne[0] is the row length (fastest varying)
   uint64_t offset = 0;           // relative to its file's data section
   uint64_t nbytes = 0;
-  int split = 0;                     // which file of a split model
-  const uint8_t* data = nullptr;     // null when the data is not present (header-only read)
+  int split = 0;                  // which file of a split model
+  const uint8_t* data = nullptr;  // null when the data is not present (header-only read)
 
   int64_t n_elements() const { return ne[0] * ne[1] * ne[2] * ne[3]; }
   int64_t n_rows() const { return ne[1] * ne[2] * ne[3]; }
@@ -107,9 +118,9 @@ class File {
   uint32_t version() const { return version_; }
   uint64_t alignment() const { return alignment_; }
   const std::string& path() const { return path_; }
-  uint64_t file_size() const;        // total over all split parts
+  uint64_t file_size() const;                            // total over all split parts
   uint64_t data_offset() const { return data_offset_; }  // of the first part
-  bool has_data() const { return has_data_; }           // all tensor data present
+  bool has_data() const { return has_data_; }            // all tensor data present
   int n_splits() const { return static_cast<int>(maps_.size() > 0 ? maps_.size() : 1); }
 
   const std::vector<std::pair<std::string, Value>>& metadata() const { return kv_; }
@@ -133,8 +144,8 @@ class File {
   File() = default;
   // Parses one file (split 0) or one further part of a split model; returns a part's own metadata
   // (split > 0; the first part's is stored in kv_).
-  std::vector<std::pair<std::string, Value>> parse(const uint8_t* p, uint64_t size, int split, bool header_only,
-                                                   const std::string& name);
+  std::vector<std::pair<std::string, Value>> parse(const uint8_t* p, uint64_t size, int split,
+                                                   bool header_only, const std::string& name);
   std::string path_;
   uint32_t version_ = 0;
   uint64_t alignment_ = 32;
@@ -170,6 +181,7 @@ class Writer {
 
  private:
   void write_raw(const void* p, uint64_t n);
+  void write_zeros(uint64_t n);
   uint64_t alignment_;
   std::vector<std::pair<std::string, Value>> kv_;
   struct Pending {

@@ -45,17 +45,19 @@ class Cursor {
 
   void need(uint64_t n, const char* what) {
     if (n > remaining())
-      throw TruncatedError(fmt::format("{}: truncated: the file ends at byte {} while reading {}{} at offset {} "
-                                       "({} more bytes needed)",
-                                       name_, size_, what, ctx_, pos_, n - remaining()),
-                           saturating_add(pos_, n));
+      throw TruncatedError(
+          fmt::format("{}: truncated: the file ends at byte {} while reading {}{} at offset {} "
+                      "({} more bytes needed)",
+                      name_, size_, what, ctx_, pos_, n - remaining()),
+          saturating_add(pos_, n));
   }
-  // `n` items of at least `min_bytes` each must fit in what is left (checked before allocating for them).
-  void need_items(uint64_t n, uint64_t min_bytes, const char* what) {
+  // `n` items of at least `min_bytes` each must fit in what is left (checked before allocating for them);
+  // `at` is where the count was read.
+  void need_items(uint64_t n, uint64_t min_bytes, const char* what, uint64_t at) {
     if (n > remaining() / min_bytes)
       throw TruncatedError(fmt::format("{}: truncated or corrupt: {}{} at offset {} is {}, but only {} bytes "
                                        "follow (each item takes at least {} bytes)",
-                                       name_, what, ctx_, pos_, n, remaining(), min_bytes),
+                                       name_, what, ctx_, at, n, remaining(), min_bytes),
                            saturating_add(pos_, saturating_mul(n, min_bytes)));
   }
   template <typename T>
@@ -88,12 +90,25 @@ class Cursor {
 
 uint64_t scalar_size(ValueType t) {
   switch (t) {
-    case ValueType::UINT8: case ValueType::INT8: case ValueType::BOOL: return 1;
-    case ValueType::UINT16: case ValueType::INT16: return 2;
-    case ValueType::UINT32: case ValueType::INT32: case ValueType::FLOAT32: return 4;
-    case ValueType::UINT64: case ValueType::INT64: case ValueType::FLOAT64: return 8;
-    case ValueType::STRING: return 8;  // at least its length
-    case ValueType::ARRAY: return 12;  // at least its element type and length
+    case ValueType::UINT8:
+    case ValueType::INT8:
+    case ValueType::BOOL:
+      return 1;
+    case ValueType::UINT16:
+    case ValueType::INT16:
+      return 2;
+    case ValueType::UINT32:
+    case ValueType::INT32:
+    case ValueType::FLOAT32:
+      return 4;
+    case ValueType::UINT64:
+    case ValueType::INT64:
+    case ValueType::FLOAT64:
+      return 8;
+    case ValueType::STRING:
+      return 8;  // at least its length
+    case ValueType::ARRAY:
+      return 12;  // at least its element type and length
   }
   return 1;
 }
@@ -103,21 +118,31 @@ bool valid_type(uint32_t t) { return t <= static_cast<uint32_t>(ValueType::FLOAT
 // Reads one integer or bool scalar of type t (element of an int array or a scalar value).
 int64_t read_int_bits(Cursor& c, ValueType t, const char* what) {
   switch (t) {
-    case ValueType::UINT8: return c.read<uint8_t>(what);
-    case ValueType::INT8: return c.read<int8_t>(what);
-    case ValueType::UINT16: return c.read<uint16_t>(what);
-    case ValueType::INT16: return c.read<int16_t>(what);
-    case ValueType::UINT32: return c.read<uint32_t>(what);
-    case ValueType::INT32: return c.read<int32_t>(what);
-    case ValueType::UINT64: return static_cast<int64_t>(c.read<uint64_t>(what));
-    case ValueType::INT64: return c.read<int64_t>(what);
+    case ValueType::UINT8:
+      return c.read<uint8_t>(what);
+    case ValueType::INT8:
+      return c.read<int8_t>(what);
+    case ValueType::UINT16:
+      return c.read<uint16_t>(what);
+    case ValueType::INT16:
+      return c.read<int16_t>(what);
+    case ValueType::UINT32:
+      return c.read<uint32_t>(what);
+    case ValueType::INT32:
+      return c.read<int32_t>(what);
+    case ValueType::UINT64:
+      return static_cast<int64_t>(c.read<uint64_t>(what));
+    case ValueType::INT64:
+      return c.read<int64_t>(what);
     case ValueType::BOOL: {
       const uint64_t at = c.pos();
       const uint8_t b = c.read<uint8_t>(what);
-      if (b > 1) fail("{}: invalid boolean value {}{} at offset {} (must be 0 or 1)", c.name(), b, c.context(), at);
+      if (b > 1)
+        fail("{}: invalid boolean value {}{} at offset {} (must be 0 or 1)", c.name(), b, c.context(), at);
       return b;
     }
-    default: break;
+    default:
+      break;
   }
   fail("{}: internal error: {} is not an integer type", c.name(), value_type_name(t));
 }
@@ -125,17 +150,32 @@ int64_t read_int_bits(Cursor& c, ValueType t, const char* what) {
 void read_scalar(Cursor& c, ValueType t, Value& v) {
   const char* what = "the value";
   switch (t) {
-    case ValueType::UINT8: case ValueType::UINT16: case ValueType::UINT32: case ValueType::UINT64:
+    case ValueType::UINT8:
+    case ValueType::UINT16:
+    case ValueType::UINT32:
+    case ValueType::UINT64:
       v.scalar = static_cast<uint64_t>(read_int_bits(c, t, what));
       break;
-    case ValueType::INT8: case ValueType::INT16: case ValueType::INT32: case ValueType::INT64:
+    case ValueType::INT8:
+    case ValueType::INT16:
+    case ValueType::INT32:
+    case ValueType::INT64:
       v.scalar = read_int_bits(c, t, what);
       break;
-    case ValueType::BOOL: v.scalar = read_int_bits(c, t, what) != 0; break;
-    case ValueType::FLOAT32: v.scalar = double{c.read<float>(what)}; break;
-    case ValueType::FLOAT64: v.scalar = c.read<double>(what); break;
-    case ValueType::STRING: v.scalar = c.read_string("the string value"); break;
-    case ValueType::ARRAY: fail("{}: nested arrays are not supported{}", c.name(), c.context());
+    case ValueType::BOOL:
+      v.scalar = read_int_bits(c, t, what) != 0;
+      break;
+    case ValueType::FLOAT32:
+      v.scalar = double{c.read<float>(what)};
+      break;
+    case ValueType::FLOAT64:
+      v.scalar = c.read<double>(what);
+      break;
+    case ValueType::STRING:
+      v.scalar = c.read_string("the string value");
+      break;
+    case ValueType::ARRAY:
+      fail("{}: internal error: an array is not a scalar{}", c.name(), c.context());
   }
 }
 
@@ -146,13 +186,14 @@ void read_array(Cursor& c, Value& v) {
     fail("{}: unknown array element type {}{} at offset {}", c.name(), et, c.context(), type_at);
   v.elem_type = static_cast<ValueType>(et);
   if (v.elem_type == ValueType::ARRAY)
-    fail("{}: nested arrays are not supported{} at offset {}", c.name(), c.context(), type_at);
+    fail("{}: nested arrays are not supported (the element type{} at offset {})", c.name(), c.context(),
+         type_at);
   const uint64_t len_at = c.pos();
   const uint64_t n = c.read<uint64_t>("the array length");
   if (n > kMaxArrayLen)
-    fail("{}: array length {}{} at offset {} is absurd (more than {} elements)", c.name(), n, c.context(), len_at,
-         kMaxArrayLen);
-  c.need_items(n, scalar_size(v.elem_type), "the array length");
+    fail("{}: array length {}{} at offset {} is absurd (more than {} elements)", c.name(), n, c.context(),
+         len_at, kMaxArrayLen);
+  c.need_items(n, scalar_size(v.elem_type), "the array length", len_at);
   switch (v.elem_type) {
     case ValueType::STRING:
       v.strings.reserve(n);
@@ -180,22 +221,24 @@ std::vector<std::pair<std::string, Value>> File::parse(const uint8_t* p, uint64_
   Cursor c(p, size, name);
   c.need(4, "the magic");
   if (std::memcmp(p, "GGUF", 4) != 0)
-    fail("{}: not a GGUF file (magic bytes are {:02x} {:02x} {:02x} {:02x}, expected 'GGUF')", name, p[0], p[1],
-         p[2], p[3]);
+    fail("{}: not a GGUF file (magic bytes are {:02x} {:02x} {:02x} {:02x}, expected 'GGUF')", name, p[0],
+         p[1], p[2], p[3]);
   c.read<uint32_t>("the magic");
   const uint32_t version = c.read<uint32_t>("the version");
   if (version == 1) fail("{}: GGUF version 1 is obsolete and not supported (convert it to version 3)", name);
   if (version == 0x02000000u || version == 0x03000000u)
     fail("{}: big-endian GGUF files are not supported (version field {:#010x})", name, version);
-  if (version != 2 && version != 3) fail("{}: unsupported GGUF version {} (hearth reads 2 and 3)", name, version);
+  if (version != 2 && version != 3)
+    fail("{}: unsupported GGUF version {} (hearth reads 2 and 3)", name, version);
   if (split == 0) version_ = version;
   const uint64_t n_tensors = c.read<uint64_t>("the tensor count");
   const uint64_t n_kv = c.read<uint64_t>("the metadata count");
-  if (n_kv > kMaxKeys) fail("{}: metadata count {} at offset 16 is absurd (more than {})", name, n_kv, kMaxKeys);
+  if (n_kv > kMaxKeys)
+    fail("{}: metadata count {} at offset 16 is absurd (more than {})", name, n_kv, kMaxKeys);
   if (n_tensors > kMaxTensors)
     fail("{}: tensor count {} at offset 8 is absurd (more than {})", name, n_tensors, kMaxTensors);
-  c.need_items(n_kv, kMinKvBytes, "the metadata count");
-  c.need_items(n_tensors, kMinTensorBytes, "the tensor count");
+  c.need_items(n_kv, kMinKvBytes, "the metadata count", 16);
+  c.need_items(n_tensors, kMinTensorBytes, "the tensor count", 8);
 
   // Metadata.
   std::vector<std::pair<std::string, Value>> kv;
@@ -211,7 +254,8 @@ std::vector<std::pair<std::string, Value>> File::parse(const uint8_t* p, uint64_
     if (index.count(key)) fail("{}: duplicate metadata key '{}' at offset {}", name, key, at);
     const uint64_t type_at = c.pos();
     const uint32_t t = c.read<uint32_t>("the value type");
-    if (!valid_type(t)) fail("{}: unknown value type {} of metadata key '{}' at offset {}", name, t, key, type_at);
+    if (!valid_type(t))
+      fail("{}: unknown value type {} of metadata key '{}' at offset {}", name, t, key, type_at);
     Value v;
     v.type = static_cast<ValueType>(t);
     if (v.type == ValueType::ARRAY) {
@@ -266,7 +310,8 @@ std::vector<std::pair<std::string, Value>> File::parse(const uint8_t* p, uint64_
       fail("{}: tensor '{}' byte size overflows", name, ti.name);
     ti.offset = c.read<uint64_t>("the tensor offset");
     if (ti.offset % alignment != 0)
-      fail("{}: tensor '{}' offset {} is not a multiple of the alignment {}", name, ti.name, ti.offset, alignment);
+      fail("{}: tensor '{}' offset {} is not a multiple of the alignment {}", name, ti.name, ti.offset,
+           alignment);
     tensor_index_.emplace(ti.name, tensors_.size());
     tensors_.push_back(std::move(ti));
   }
@@ -286,8 +331,8 @@ std::vector<std::pair<std::string, Value>> File::parse(const uint8_t* p, uint64_
       fail("{}: tensor '{}' offset {} + size {} overflows", name, ti.name, ti.offset, ti.nbytes);
     if (end > size || p == nullptr) {
       if (!header_only)
-        fail("{}: truncated: tensor '{}' data (bytes {} to {}) extends beyond the end of the file ({} bytes)", name,
-             ti.name, begin, end, size);
+        fail("{}: truncated: tensor '{}' data (bytes {} to {}) extends beyond the end of the file ({} bytes)",
+             name, ti.name, begin, end, size);
       has_data_ = false;
       ti.data = nullptr;
     } else {
@@ -344,7 +389,9 @@ const Value& File::get(std::string_view key) const {
 std::string File::get_string(std::string_view key) const {
   return get(key).as_string(fmt::format("{}: {}", path_, key));
 }
-int64_t File::get_int(std::string_view key) const { return get(key).as_int(fmt::format("{}: {}", path_, key)); }
+int64_t File::get_int(std::string_view key) const {
+  return get(key).as_int(fmt::format("{}: {}", path_, key));
+}
 double File::get_float(std::string_view key) const {
   return get(key).as_float(fmt::format("{}: {}", path_, key));
 }

@@ -50,13 +50,16 @@ std::vector<std::string> split_paths(const std::string& path, int count) {
   const auto s = parse_split_name(path);
   if (!s) {
     if (count > 1)
-      fail("{}: metadata says the model is split in {} parts, but the file name is not NAME-00001-of-{:05d}.gguf",
-           path, count, count);
+      fail(
+          "{}: metadata says the model is split in {} parts, but the file name is not "
+          "NAME-00001-of-{:05d}.gguf",
+          path, count, count);
     return {path};
   }
   if (s->count != count) fail("{}: the file name says {} parts but split.count is {}", path, s->count, count);
   std::vector<std::string> out;
-  for (int i = 1; i <= count; ++i) out.push_back(fmt::format("{}-{:05d}-of-{:05d}.gguf", s->prefix, i, count));
+  for (int i = 1; i <= count; ++i)
+    out.push_back(fmt::format("{}-{:05d}-of-{:05d}.gguf", s->prefix, i, count));
   return out;
 }
 
@@ -95,7 +98,8 @@ std::unique_ptr<File> File::open(const std::string& path, const ReadOptions& opt
   if (const Value* tc = f->find("split.tensors.count")) {
     const int64_t want = tc->as_int(fmt::format("{}: split.tensors.count", path));
     if (want != static_cast<int64_t>(f->tensors_.size()))
-      fail("{}: split.tensors.count is {} but the {} parts hold {} tensors", path, want, n, f->tensors_.size());
+      fail("{}: split.tensors.count is {} but the {} parts hold {} tensors", path, want, n,
+           f->tensors_.size());
   }
   return f;
 }

@@ -1,6 +1,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -30,16 +31,35 @@ void put_str(std::string& out, const std::string& s) {
 void int_range(const std::string& key, ValueType t, int64_t* lo, uint64_t* hi) {
   *lo = 0;
   switch (t) {
-    case ValueType::UINT8: *hi = UINT8_MAX; return;
-    case ValueType::UINT16: *hi = UINT16_MAX; return;
-    case ValueType::UINT32: *hi = UINT32_MAX; return;
-    case ValueType::UINT64: *hi = UINT64_MAX; return;
-    case ValueType::INT8: *lo = INT8_MIN, *hi = INT8_MAX; return;
-    case ValueType::INT16: *lo = INT16_MIN, *hi = INT16_MAX; return;
-    case ValueType::INT32: *lo = INT32_MIN, *hi = INT32_MAX; return;
-    case ValueType::INT64: *lo = INT64_MIN, *hi = INT64_MAX; return;
-    case ValueType::BOOL: *hi = 1; return;
-    default: mismatch(key, t);
+    case ValueType::UINT8:
+      *hi = UINT8_MAX;
+      return;
+    case ValueType::UINT16:
+      *hi = UINT16_MAX;
+      return;
+    case ValueType::UINT32:
+      *hi = UINT32_MAX;
+      return;
+    case ValueType::UINT64:
+      *hi = UINT64_MAX;
+      return;
+    case ValueType::INT8:
+      *lo = INT8_MIN, *hi = INT8_MAX;
+      return;
+    case ValueType::INT16:
+      *lo = INT16_MIN, *hi = INT16_MAX;
+      return;
+    case ValueType::INT32:
+      *lo = INT32_MIN, *hi = INT32_MAX;
+      return;
+    case ValueType::INT64:
+      *lo = INT64_MIN, *hi = INT64_MAX;
+      return;
+    case ValueType::BOOL:
+      *hi = 1;
+      return;
+    default:
+      mismatch(key, t);
   }
 }
 
@@ -70,12 +90,22 @@ uint64_t int_bits(const std::string& key, ValueType t, const Value::Scalar& sc) 
 
 void put_int(std::string& out, ValueType t, uint64_t bits) {
   switch (t) {
-    case ValueType::UINT8: case ValueType::INT8: case ValueType::BOOL:
+    case ValueType::UINT8:
+    case ValueType::INT8:
+    case ValueType::BOOL:
       put<uint8_t>(out, static_cast<uint8_t>(bits));
       break;
-    case ValueType::UINT16: case ValueType::INT16: put<uint16_t>(out, static_cast<uint16_t>(bits)); break;
-    case ValueType::UINT32: case ValueType::INT32: put<uint32_t>(out, static_cast<uint32_t>(bits)); break;
-    default: put<uint64_t>(out, bits); break;
+    case ValueType::UINT16:
+    case ValueType::INT16:
+      put<uint16_t>(out, static_cast<uint16_t>(bits));
+      break;
+    case ValueType::UINT32:
+    case ValueType::INT32:
+      put<uint32_t>(out, static_cast<uint32_t>(bits));
+      break;
+    default:
+      put<uint64_t>(out, bits);
+      break;
   }
 }
 
@@ -88,17 +118,24 @@ void put_value(std::string& out, const std::string& key, const Value& v) {
       put_str(out, *s);
       return;
     }
-    case ValueType::FLOAT32: case ValueType::FLOAT64: {
+    case ValueType::FLOAT32:
+    case ValueType::FLOAT64: {
       auto* d = std::get_if<double>(&v.scalar);
       if (!d) mismatch(key, v.type);
-      if (v.type == ValueType::FLOAT32) put<float>(out, static_cast<float>(*d));
-      else put<double>(out, *d);
+      if (v.type == ValueType::FLOAT32)
+        put<float>(out, static_cast<float>(*d));
+      else
+        put<double>(out, *d);
       return;
     }
-    case ValueType::ARRAY: break;
-    default: put_int(out, v.type, int_bits(key, v.type, v.scalar)); return;
+    case ValueType::ARRAY:
+      break;
+    default:
+      put_int(out, v.type, int_bits(key, v.type, v.scalar));
+      return;
   }
-  if (v.elem_type == ValueType::ARRAY) fail("gguf writer: metadata key '{}': nested arrays are not supported", key);
+  if (v.elem_type == ValueType::ARRAY)
+    fail("gguf writer: metadata key '{}': nested arrays are not supported", key);
   if (static_cast<uint32_t>(v.elem_type) > static_cast<uint32_t>(ValueType::FLOAT64))
     fail("gguf writer: metadata key '{}': unknown array element type", key);
   put<uint32_t>(out, static_cast<uint32_t>(v.elem_type));
@@ -114,8 +151,10 @@ void put_value(std::string& out, const std::string& key, const Value& v) {
       uint64_t bits;
       if (v.elem_type == ValueType::BOOL) bits = i != 0;
       // uint64 arrays store values above INT64_MAX wrapped (see Value::ints): write their bits back.
-      else if (v.elem_type == ValueType::UINT64) bits = static_cast<uint64_t>(i);
-      else bits = signed_bits(key, v.elem_type, i);
+      else if (v.elem_type == ValueType::UINT64)
+        bits = static_cast<uint64_t>(i);
+      else
+        bits = signed_bits(key, v.elem_type, i);
       put_int(out, v.elem_type, bits);
     }
   }
@@ -170,6 +209,15 @@ void Writer::write_raw(const void* p, uint64_t n) {
   }
 }
 
+void Writer::write_zeros(uint64_t n) {
+  static const char zeros[4096] = {};
+  while (n > 0) {
+    const uint64_t k = std::min<uint64_t>(n, sizeof(zeros));
+    write_raw(zeros, k);
+    n -= k;
+  }
+}
+
 void Writer::begin(const std::string& path) {
   if (fd_ >= 0) fail("gguf writer: begin() called twice");
   // An explicit general.alignment key wins (metadata copied from another file); otherwise it is added
@@ -204,7 +252,7 @@ void Writer::begin(const std::string& path) {
     const uint64_t padded = t.nbytes + (alignment_ - t.nbytes % alignment_) % alignment_;
     if (padded < t.nbytes || add_overflow(off, padded, &off)) fail("gguf writer: tensor data too large");
   }
-  while (h.size() % alignment_) h.push_back('\0');
+  const uint64_t header_pad = (alignment_ - h.size() % alignment_) % alignment_;
 
   path_ = path;
   std::random_device rd;
@@ -217,6 +265,7 @@ void Writer::begin(const std::string& path) {
   }
   pos_ = 0;
   write_raw(h.data(), h.size());
+  write_zeros(header_pad);
   cur_tensor_ = 0;
   cur_written_ = 0;
 }
@@ -230,13 +279,7 @@ void Writer::write_data(const void* data, uint64_t size) {
   write_raw(data, size);
   cur_written_ += size;
   if (cur_written_ == t.nbytes) {
-    static const char zeros[4096] = {};
-    uint64_t pad = (alignment_ - t.nbytes % alignment_) % alignment_;
-    while (pad > 0) {
-      uint64_t n = std::min<uint64_t>(pad, sizeof(zeros));
-      write_raw(zeros, n);
-      pad -= n;
-    }
+    write_zeros((alignment_ - t.nbytes % alignment_) % alignment_);
     ++cur_tensor_;
     cur_written_ = 0;
   }
