@@ -16,6 +16,7 @@
 #include "cli/command.h"
 #include "cli/common.h"
 #include "cli/run.h"
+#include "runtime/prompt.h"
 
 namespace hearth::cli {
 
@@ -33,20 +34,6 @@ sample::SamplerParams sampling_from(const runtime::LoadedModel& lm, const RunOpt
   if (o.seed) p.seed = *o.seed;
   p.validate();
   return p;
-}
-
-std::vector<int32_t> chat_prompt_tokens(const runtime::LoadedModel& lm, const nlohmann::ordered_json& messages) {
-  const auto& tok = lm.tokenizer();
-  chat::ChatOptions co;
-  co.add_generation_prompt = true;
-  if (tok.bos() >= 0) co.bos_token = tok.token_text(tok.bos());
-  if (tok.eos() >= 0) co.eos_token = tok.token_text(tok.eos());
-  const std::string text = chat::apply_template(lm.chat_template(), messages, co);
-  // Templates usually write the BOS text themselves: do not add a second one.
-  const bool has_bos_text = !co.bos_token.empty() && text.rfind(co.bos_token, 0) == 0;
-  auto ids = tok.encode(text, false, true);
-  if (tok.add_bos() && tok.bos() >= 0 && !has_bos_text) ids.insert(ids.begin(), tok.bos());
-  return ids;
 }
 
 namespace {
@@ -78,6 +65,7 @@ int run(RunOptions o) {
   const auto& tok = lm->tokenizer();
   const bool chat = !o.raw && !lm->chat_template().empty();
   std::vector<int32_t> prompt;
+  bool ends_nl_prompt = true;
   if (chat) {
     nlohmann::ordered_json msgs = nlohmann::ordered_json::array();
     if (o.system) msgs.push_back({{"role", "system"}, {"content", *o.system}});
@@ -88,6 +76,7 @@ int run(RunOptions o) {
     // Plain completion prints the prompt, then its continuation.
     const std::string echo = tok.decode(prompt);
     std::fwrite(echo.data(), 1, echo.size(), stdout);
+    if (!echo.empty()) ends_nl_prompt = echo.back() == '\n';
     std::fflush(stdout);
   }
   sample::Sampler sampler(sampling_from(*lm, o));
@@ -96,14 +85,14 @@ int run(RunOptions o) {
   go.max_tokens = o.n_predict;
   go.stop = o.stop;
   go.ignore_eos = o.ignore_eos;
-  bool ends_nl = true;
+  bool ends_nl = ends_nl_prompt;
   auto r = session.generate(prompt, sampler, go, [&](const std::string& text) {
     std::fwrite(text.data(), 1, text.size(), stdout);
     std::fflush(stdout);
     if (!text.empty()) ends_nl = text.back() == '\n';
     return true;
   });
-  if (chat && !ends_nl) std::fputc('\n', stdout);
+  if (!ends_nl) std::fputc('\n', stdout);
   std::fflush(stdout);
   if (o.verbose) {
     const auto m = lm->memory();
@@ -127,7 +116,7 @@ HEARTH_COMMAND(10, [](CLI::App& app) {
   c->add_option("--system", o->system, "system message (chat models)");
   c->add_option("-n,--predict", o->n_predict, "tokens to generate (-1: until the model stops)");
   c->add_option("-t,--threads", o->threads, "threads (default: physical cores)")->check(CLI::Range(0, 1024));
-  c->add_option("-c,--ctx", o->ctx, "context size in tokens (default: the model's, at most 4096)")->check(CLI::Range(0, 1 << 24));
+  c->add_option("-c,--ctx", o->ctx, "context size in tokens (default 4096)")->check(CLI::Range(0, 1 << 24));
   c->add_option("--temp", o->temp, "temperature (0: greedy)");
   c->add_option("--top-k", o->top_k, "top-k (0: off)");
   c->add_option("--top-p", o->top_p, "top-p (1: off)");

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/loaded_model.h"
+#include "runtime/prompt.h"
 
 namespace hearth::cli {
 
@@ -29,8 +30,8 @@ struct RunOptions {
 // Sampler parameters: the model's defaults overridden by the command line.
 sample::SamplerParams sampling_from(const runtime::LoadedModel& lm, const RunOptions& o);
 
-// Messages -> prompt tokens through the model's chat template (ChatML fallback with a warning).
-std::vector<int32_t> chat_prompt_tokens(const runtime::LoadedModel& lm, const nlohmann::ordered_json& messages);
+// Messages -> prompt tokens: runtime::chat_prompt_tokens (runtime/prompt.h).
+using runtime::chat_prompt_tokens;
 
 // The interactive chat of `hearth run MODEL` on a terminal (chat_repl.cpp).
 int run_interactive(runtime::LoadedModel& lm, const RunOptions& o);

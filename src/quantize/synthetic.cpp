@@ -81,7 +81,12 @@ std::string synthetic_model(const std::string& spec, const std::string& dir) {
   std::vector<Planned> plan;
   for (auto& ts : model::tensor_specs(hp)) {
     if (ts.optional && !(ts.name == "output.weight" && !sh->tied)) continue;
-    TensorContext tc{ts.name, hp.n_layer, !sh->tied};
+    TensorContext tc;
+    tc.name = ts.name;
+    tc.n_layer = hp.n_layer;
+    tc.has_output = !sh->tied;
+    tc.n_gqa = hp.n_head / hp.n_head_kv;
+    tc.arch = sh->arch;
     const tensor::Type t = ts.is_vector ? tensor::Type::F32 : policy.type_for(tc, ts.shape[0]);
     w.add_tensor(ts.name, t, ts.shape);
     plan.push_back({ts, t});

@@ -19,8 +19,8 @@ std::unique_ptr<LoadedModel> LoadedModel::load(const std::string& path, const Lo
   lm->be_ = backend::make_cpu_backend(opt.n_threads);
   model::ContextParams cp;
   const int64_t train = lm->model_->hparams().n_ctx_train;
-  cp.n_ctx = opt.n_ctx > 0 ? opt.n_ctx : std::min<int64_t>(train, 4096);
-  if (cp.n_ctx > train)
+  cp.n_ctx = opt.n_ctx > 0 ? opt.n_ctx : 4096;
+  if (cp.n_ctx > train && opt.n_ctx > 0)
     log::warn("context of {} tokens is longer than the {} the model was trained on; quality may suffer", cp.n_ctx, train);
   cp.n_seq = opt.n_seq;
   cp.n_batch = std::min(opt.n_batch, cp.n_ctx);

@@ -16,7 +16,7 @@ namespace hearth::runtime {
 
 struct LoadOptions {
   int n_threads = 0;      // 0: physical cores
-  int64_t n_ctx = 0;      // tokens per sequence; 0: the model's training context, at most 4096
+  int64_t n_ctx = 0;      // tokens per sequence; 0: 4096
   int n_seq = 1;          // parallel sequences
   int64_t n_batch = 512;  // prompt tokens per forward chunk
 };
@@ -30,6 +30,7 @@ class LoadedModel {
   const tokenizer::Tokenizer& tokenizer() const { return *tok_; }
   backend::Backend& backend() { return *be_; }
   model::Context& context() { return *ctx_; }
+  const model::Context& context() const { return *ctx_; }
   const std::string& chat_template() const { return chat_template_; }  // "" when the model has none
   // Sampling defaults: the usual ones, overridden by the model's general.sampling.* metadata.
   sample::SamplerParams default_sampling() const;

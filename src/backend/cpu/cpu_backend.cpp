@@ -14,6 +14,9 @@ namespace hearth::backend {
 
 namespace {
 
+// Below this many multiply-adds an op runs on the calling thread alone.
+constexpr int64_t kMinParallelWork = 1 << 18;
+
 class CpuBackend final : public Backend {
  public:
   explicit CpuBackend(int n_threads)
@@ -61,14 +64,16 @@ class CpuBackend final : public Backend {
       act_row = tensor::row_size(tk.act_type, K);
       if (act_buf_.size() < act_row * n) act_buf_.resize(act_row * n);
       uint8_t* dst = act_buf_.data();
-      pool_.parallel_for(n, [&](int64_t b, int64_t e) {
+      auto convert = [&](int64_t b, int64_t e) {
         for (int64_t i = b; i < e; ++i) tk.from_float(x + i * K, dst + i * act_row, K);
-      });
+      };
+      if (n * K < kMinParallelWork) convert(0, n);
+      else pool_.parallel_for(n, convert);
       act = dst;
     }
     // 2. Output rows split across threads; prompt batches go through cache-sized column blocks.
     const int tr = tk.dot_tile ? tk.tile_rows : 1;
-    pool_.run([&](int ith, int nth) {
+    auto work = [&](int ith, int nth) {
       const int64_t n_tiles = (N + tr - 1) / tr;
       const int64_t per = (n_tiles + nth - 1) / nth;
       const int64_t r0 = std::min<int64_t>(N, ith * per * tr), r1 = std::min<int64_t>(N, (ith + 1) * per * tr);
@@ -102,7 +107,10 @@ class CpuBackend final : public Backend {
         for (int64_t c = 0; c < n; ++c)
           for (int64_t r = r0; r < r1; ++r) y[c * N + r] += bias[r];
       }
-    });
+    };
+    // Small products are not worth waking the pool (tiny models, or a busy machine).
+    if (N * K * n < kMinParallelWork) work(0, 1);
+    else pool_.run(work);
   }
 
   void rope(float* x, int64_t n_tokens, int n_heads, int head_dim, const int32_t* pos, const RopeParams& p) override {
@@ -168,7 +176,9 @@ class CpuBackend final : public Backend {
     const int group = b.n_head / b.n_head_kv;
     const int64_t q_stride = static_cast<int64_t>(b.n_head) * hd;
     const int64_t jobs = static_cast<int64_t>(b.n_tokens) * b.n_head;
-    pool_.run([&](int ith, int nth) {
+    int64_t cells = 0;
+    for (int t = 0; t < b.n_tokens; ++t) cells += b.n_cells[t];
+    auto work = [&](int ith, int nth) {
       auto& sc = scratch_[ith];
       for (int64_t j = ith; j < jobs; j += nth) {
         const int64_t t = j / b.n_head;
@@ -193,7 +203,9 @@ class CpuBackend final : public Backend {
         std::fill(o, o + hd, 0.0f);
         for (int64_t c = 0; c < nc; ++c) k_.axpy_f16_f32(hd, sc[c] * inv, kv.v + (c0 + c) * kv.kv_dim + hk * hd, o);
       }
-    });
+    };
+    if (cells * b.n_head * hd < kMinParallelWork) work(0, 1);
+    else pool_.run(work);
   }
 
   void swiglu(float* gate, const float* up, int64_t n) override {

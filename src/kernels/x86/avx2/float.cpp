@@ -1,0 +1,115 @@
+// AVX2 dot products of float weights (F32, F16, BF16) with F32 activations, and the float helpers.
+// Weights convert exactly to F32 (vcvtph2ps, BF16 by a shift), so only the summation order differs
+// from the scalar reference. Row tails (n % 8) are finished in scalar code.
+#include "kernels/x86/avx2/avx2.h"
+#include "kernels/x86/avx2/common.h"
+
+namespace hearth::kernels::avx2 {
+namespace {
+
+struct F32L {
+  static constexpr int kSize = 4;
+  static __m256 load(const uint8_t* p) { return _mm256_loadu_ps(reinterpret_cast<const float*>(p)); }
+  static float one(const uint8_t* p) { return load_as<float>(p); }
+};
+struct F16L {
+  static constexpr int kSize = 2;
+  static __m256 load(const uint8_t* p) { return _mm256_cvtph_ps(load128(p)); }
+  static float one(const uint8_t* p) { return f16(load_as<uint16_t>(p)); }
+};
+struct BF16L {
+  static constexpr int kSize = 2;
+  static __m256 load(const uint8_t* p) {
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(load128(p)), 16));
+  }
+  static float one(const uint8_t* p) {
+    const uint32_t b = static_cast<uint32_t>(load_as<uint16_t>(p)) << 16;
+    return load_as<float>(&b);
+  }
+};
+
+template <class L>
+struct KernF {
+  static constexpr int kBlock = 1;
+
+  template <int NR, int NC>
+  static void run(int64_t n, const uint8_t* w, uint64_t ws, const uint8_t* x, uint64_t xs, float* out,
+                  int64_t os) {
+    // Small tiles get several independent accumulators to hide the FMA latency.
+    constexpr int U = NR * NC >= 8 ? 1 : (NR * NC >= 4 ? 2 : 4);
+    __m256 acc[U][NR][NC];
+#pragma GCC unroll 16
+    for (int u = 0; u < U; ++u)
+#pragma GCC unroll 16
+      for (int r = 0; r < NR; ++r)
+#pragma GCC unroll 16
+        for (int c = 0; c < NC; ++c) acc[u][r][c] = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 8 * U <= n; i += 8 * U) {
+#pragma GCC unroll 16
+      for (int u = 0; u < U; ++u) {
+        const int64_t j = i + 8 * u;
+        __m256 wv[NR];
+#pragma GCC unroll 16
+        for (int r = 0; r < NR; ++r) wv[r] = L::load(w + r * ws + j * L::kSize);
+#pragma GCC unroll 16
+        for (int c = 0; c < NC; ++c) {
+          const __m256 xv = _mm256_loadu_ps(reinterpret_cast<const float*>(x + c * xs) + j);
+#pragma GCC unroll 16
+          for (int r = 0; r < NR; ++r) acc[u][r][c] = _mm256_fmadd_ps(wv[r], xv, acc[u][r][c]);
+        }
+      }
+    }
+    for (; i + 8 <= n; i += 8) {
+      __m256 wv[NR];
+#pragma GCC unroll 16
+      for (int r = 0; r < NR; ++r) wv[r] = L::load(w + r * ws + i * L::kSize);
+#pragma GCC unroll 16
+      for (int c = 0; c < NC; ++c) {
+        const __m256 xv = _mm256_loadu_ps(reinterpret_cast<const float*>(x + c * xs) + i);
+#pragma GCC unroll 16
+        for (int r = 0; r < NR; ++r) acc[0][r][c] = _mm256_fmadd_ps(wv[r], xv, acc[0][r][c]);
+      }
+    }
+#pragma GCC unroll 16
+    for (int r = 0; r < NR; ++r)
+#pragma GCC unroll 16
+      for (int c = 0; c < NC; ++c) {
+        __m256 s = acc[0][r][c];
+#pragma GCC unroll 16
+        for (int u = 1; u < U; ++u) s = _mm256_add_ps(s, acc[u][r][c]);
+        float t = hsum(s);
+        const float* xr = reinterpret_cast<const float*>(x + c * xs);
+        for (int64_t j = i; j < n; ++j) t += L::one(w + r * ws + j * L::kSize) * xr[j];
+        out[c * os + r] = t;
+      }
+  }
+};
+
+}  // namespace
+
+#define HEARTH_FLOAT(name, L)                                                                             \
+  float vec_dot_##name(int64_t n, const void* w, const void* x) {                                         \
+    return vec_dot_driver<KernF<L>>(n, w, x);                                                             \
+  }                                                                                                       \
+  void dot_tile_##name(int64_t n, int nr, int nc, const void* w, uint64_t ws, const void* x, uint64_t xs, \
+                       float* out, int64_t os) {                                                          \
+    tile_driver<KernF<L>, kFloatTileRows, kFloatTileCols>(n, nr, nc, w, ws, x, xs, out, os);              \
+  }
+
+HEARTH_FLOAT(f32, F32L)
+HEARTH_FLOAT(f16, F16L)
+HEARTH_FLOAT(bf16, BF16L)
+#undef HEARTH_FLOAT
+
+float dot_f32(int64_t n, const float* a, const float* b) { return vec_dot_driver<KernF<F32L>>(n, a, b); }
+
+void axpy_f32(int64_t n, float a, const float* x, float* y) {
+  const __m256 va = _mm256_set1_ps(a);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+  for (; i < n; ++i) y[i] += a * x[i];
+}
+
+}  // namespace hearth::kernels::avx2

@@ -1,0 +1,171 @@
+// AVX-512 kernels: helpers shared by the files of this folder only (compiled with the AVX-512 flags).
+// Everything here has internal linkage so no AVX-512 code can be merged into a baseline translation
+// unit by the linker; never include this header outside x86/avx512/.
+#pragma once
+// GCC 12 reports its own _mm256_undefined_* (used by the 512-bit extracts) as uninitialized.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#include <immintrin.h>
+#pragma GCC diagnostic pop
+
+#include <cstdint>
+#include <cstring>
+
+#include "tensor/blocks.h"
+
+namespace hearth::kernels::avx512 {
+namespace {
+
+using tensor::half;
+
+inline float f16(half h) { return _cvtsh_ss(h); }
+
+template <class T>
+inline T load_as(const void* p) {
+  T v;
+  std::memcpy(&v, p, sizeof(T));
+  return v;
+}
+
+inline __m512i load512(const void* p) { return _mm512_loadu_si512(p); }
+inline __m256i load256(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
+inline __m128i load128(const void* p) { return _mm_loadu_si128(static_cast<const __m128i*>(p)); }
+
+// Two 32-byte rows (a in the low half, b in the high half).
+inline __m512i load2x256(const void* a, const void* b) {
+  return _mm512_inserti64x4(_mm512_castsi256_si512(load256(a)), load256(b), 1);
+}
+
+// Two 16-byte nibble arrays a, b (32 elements each: low nibbles first, then high nibbles) as 64
+// unsigned bytes [a & 15, a >> 4, b & 15, b >> 4].
+inline __m512i nibbles2x128(const void* a, const void* b) {
+  const __m256i q = _mm256_inserti128_si256(_mm256_castsi128_si256(load128(a)), load128(b), 1);
+  const __m512i z =
+      _mm512_permutexvar_epi64(_mm512_setr_epi64(0, 1, 0, 1, 2, 3, 2, 3), _mm512_castsi256_si512(q));
+  return _mm512_and_si512(_mm512_srlv_epi64(z, _mm512_setr_epi64(0, 0, 4, 4, 0, 0, 4, 4)),
+                          _mm512_set1_epi8(0x0F));
+}
+
+// One 16-byte nibble array as 32 unsigned bytes [a & 15, a >> 4] in the low half, zero above.
+inline __m512i nibbles1x128(const void* a) {
+  const __m128i q = load128(a);
+  const __m256i y = _mm256_inserti128_si256(_mm256_castsi128_si256(q), _mm_srli_epi16(q, 4), 1);
+  return _mm512_zextsi256_si512(_mm256_and_si256(y, _mm256_set1_epi8(0x0F)));
+}
+
+// 32 bytes of packed nibbles as 64 unsigned bytes [q & 15 (32), q >> 4 (32)].
+inline __m512i nibbles256(const void* p) {
+  const __m512i z = _mm512_broadcast_i64x4(load256(p));
+  return _mm512_and_si512(_mm512_srlv_epi64(z, _mm512_setr_epi64(0, 0, 0, 0, 4, 4, 4, 4)),
+                          _mm512_set1_epi8(0x0F));
+}
+
+// The two fp16 values at the start of blocks p0 and p1 (their first 4 bytes) as floats
+// [a0, b0, a1, b1]; head1 gives [a0, b0, 0, 0].
+inline __m128 head2(const void* p0, const void* p1) {
+  return _mm_cvtph_ps(_mm_insert_epi32(_mm_cvtsi32_si128(load_as<int>(p0)), load_as<int>(p1), 1));
+}
+inline __m128 head1(const void* p0) { return _mm_cvtph_ps(_mm_cvtsi32_si128(load_as<int>(p0))); }
+// [v[i] x 8, v[i + 2] x 8] for i = 0 (first halves) or 1 (second halves).
+inline __m512 spread(__m128 v, int i) {
+  const __m512i idx = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 2, 2, 2, 2, 2, 2);
+  return _mm512_permutexvar_ps(_mm512_add_epi32(idx, _mm512_set1_epi32(i)), _mm512_castps128_ps512(v));
+}
+// [v[i], 0 x 7, v[i + 2], 0 x 7]: a per-block term added once per block.
+inline __m512 spread_first(__m128 v, int i) {
+  const __m512i idx = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 2, 2, 2, 2, 2, 2);
+  return _mm512_maskz_permutexvar_ps(0x0101, _mm512_add_epi32(idx, _mm512_set1_epi32(i)),
+                                     _mm512_castps128_ps512(v));
+}
+
+// ---- 16-row transposes: lane r of a vector belongs to weight row r ----
+
+// 4 x 4 transpose of the dwords within each 128-bit lane.
+inline void transpose4(__m512i& a, __m512i& b, __m512i& c, __m512i& d) {
+  const __m512i t0 = _mm512_unpacklo_epi32(a, b), t1 = _mm512_unpackhi_epi32(a, b);
+  const __m512i t2 = _mm512_unpacklo_epi32(c, d), t3 = _mm512_unpackhi_epi32(c, d);
+  a = _mm512_unpacklo_epi64(t0, t2);
+  b = _mm512_unpackhi_epi64(t0, t2);
+  c = _mm512_unpacklo_epi64(t1, t3);
+  d = _mm512_unpackhi_epi64(t1, t3);
+}
+
+// 16 bytes at p of rows 0..15 (rows ws apart) as Z[k] = dword k of every row (lane r = row r).
+inline void rows16x16(const uint8_t* p, uint64_t ws, __m512i (&z)[4]) {
+  for (int m = 0; m < 4; ++m) {
+    __m512i v = _mm512_castsi128_si512(load128(p + m * ws));
+    v = _mm512_inserti32x4(v, load128(p + (4 + m) * ws), 1);
+    v = _mm512_inserti32x4(v, load128(p + (8 + m) * ws), 2);
+    z[m] = _mm512_inserti32x4(v, load128(p + (12 + m) * ws), 3);
+  }
+  transpose4(z[0], z[1], z[2], z[3]);
+}
+
+// Lane r = byte offset r * stride (for gathers over 16 rows).
+inline __m512i row_offsets(uint64_t stride) {
+  const __m512i r = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  return _mm512_mullo_epi32(r, _mm512_set1_epi32(static_cast<int>(stride)));
+}
+
+// The two fp16 values at the start of each of 16 blocks (gathered dwords) as floats.
+inline __m512 gathered_lo(__m512i g) { return _mm512_cvtph_ps(_mm512_cvtepi32_epi16(g)); }
+inline __m512 gathered_hi(__m512i g) {
+  return _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(g, 16)));
+}
+
+// Sum of the 16 lanes.
+inline float hsum(__m512 v) {
+  const __m256 a = _mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
+  const __m128 b = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+  const __m128 c = _mm_add_ps(b, _mm_movehl_ps(b, b));
+  return _mm_cvtss_f32(_mm_add_ss(c, _mm_movehdup_ps(c)));
+}
+inline int32_t hsum_i32(__m512i v) {
+  const __m256i a = _mm256_add_epi32(_mm512_castsi512_si256(v), _mm512_extracti64x4_epi64(v, 1));
+  const __m128i b = _mm_add_epi32(_mm256_castsi256_si128(a), _mm256_extracti128_si256(a, 1));
+  const __m128i c = _mm_add_epi32(b, _mm_unpackhi_epi64(b, b));
+  return _mm_cvtsi128_si32(_mm_add_epi32(c, _mm_shuffle_epi32(c, 1)));
+}
+
+// Index vectors for vpermw: chunk k (64 elements) of a 256-element super-block takes the scales of its
+// four 16-element groups 4k..4k+3, each repeated over the 8 16-bit lanes maddubs gives for 16 elements.
+inline __m512i group_index(int k) {
+  const __m512i base = _mm512_set_epi16(3, 3, 3, 3, 3, 3, 3, 3, 2, 2, 2, 2, 2, 2, 2, 2, 1, 1, 1, 1, 1, 1, 1,
+                                        1, 0, 0, 0, 0, 0, 0, 0, 0);
+  return _mm512_add_epi16(base, _mm512_set1_epi16(static_cast<int16_t>(4 * k)));
+}
+
+// Columns [0, cc) of one row group with NC = TC, TC / 2, ..., 1 column kernels.
+template <class K, int NR, int TC>
+inline void tile_cols(int64_t nb, const uint8_t* wp, uint64_t ws, const uint8_t* xp, uint64_t xs, float* op,
+                      int64_t os, int cc) {
+  for (; cc >= TC; cc -= TC, xp += TC * xs, op += TC * os)
+    K::template run<NR, TC>(nb, wp, ws, xp, xs, op, os);
+  if constexpr (TC > 1) {
+    if (cc > 0) tile_cols<K, NR, TC / 2>(nb, wp, ws, xp, xs, op, os, cc);
+  }
+}
+
+// Drives a register-blocked kernel K::run<NR, NC>(nb, w, ws, x, xs, out, os) over any nr x nc output:
+// full TR x TC tiles where possible, smaller instantiations at the edges.
+template <class K, int TR, int TC>
+void tile_driver(int64_t n, int nr, int nc, const void* w, uint64_t ws, const void* x, uint64_t xs,
+                 float* out, int64_t os) {
+  const int64_t nb = n / K::kBlock;
+  const auto* wb = static_cast<const uint8_t*>(w);
+  const auto* xb = static_cast<const uint8_t*>(x);
+  int r0 = 0;
+  for (; r0 + TR <= nr; r0 += TR) tile_cols<K, TR, TC>(nb, wb + r0 * ws, ws, xb, xs, out + r0, os, nc);
+  for (; r0 < nr; ++r0) tile_cols<K, 1, TC>(nb, wb + r0 * ws, ws, xb, xs, out + r0, os, nc);
+}
+
+template <class K>
+float vec_dot_driver(int64_t n, const void* w, const void* x) {
+  float out = 0.0f;
+  K::template run<1, 1>(n / K::kBlock, static_cast<const uint8_t*>(w), 0, static_cast<const uint8_t*>(x), 0,
+                        &out, 0);
+  return out;
+}
+
+}  // namespace
+}  // namespace hearth::kernels::avx512

@@ -1,0 +1,272 @@
+// AVX-512 VNNI dot products of the 256-element super-block types (Q2_K..Q6_K, IQ4_XS) with Q8_K
+// activations. Each weight super-block is decoded once into unsigned bytes (four 64-byte chunks) and
+// 16-bit group scales, then reused for every activation row of the tile:
+//   sum_g scale_g * dot(u_g, x_g)  via vpmaddubsw + vpdpwssd (exact in 32 bits),
+// with offsets (Q3_K: -4, Q6_K: -32, IQ4_XS: -128) folded in through the activation's 16-group sums
+// (bsums), and the min terms of Q2_K / Q4_K / Q5_K as sum_g m_g * bsum_g scaled by dmin.
+#include "kernels/x86/avx512/avx512.h"
+#include "kernels/x86/avx512/common.h"
+
+namespace hearth::kernels::avx512 {
+namespace {
+
+using tensor::BlockIQ4_XS;
+using tensor::BlockQ2_K;
+using tensor::BlockQ3_K;
+using tensor::BlockQ4_K;
+using tensor::BlockQ5_K;
+using tensor::BlockQ6_K;
+using tensor::BlockQ8_K;
+
+// One decoded weight super-block.
+struct Dec {
+  __m512i u[4];   // unsigned quants, 64 per chunk
+  __m512i sc[4];  // per chunk: 16-bit scales for vpdpwssd (32-bit for kMulLo types)
+  __m256i g16;    // kInit: coefficients of the 16 bsums added to the integer sum
+  __m512 fm;      // kMin: dmin * min of each of the 16 groups (times the group sums, subtracted)
+  __m512 d;
+};
+
+// Per-chunk scale vectors from the 16 group scales (16-bit).
+inline void chunk_scales(__m256i sc16, Dec& o) {
+  const __m512i s = _mm512_castsi256_si512(sc16);
+#pragma GCC unroll 16
+  for (int k = 0; k < 4; ++k) o.sc[k] = _mm512_permutexvar_epi16(group_index(k), s);
+}
+
+// Bytes whose bit (2k) (low 32 bytes) or (2k+1) (high 32 bytes) is set in a 32-byte bit plane.
+inline __mmask64 plane_bits(__m512i plane, int k) {
+  const __m512i sel = _mm512_inserti64x4(_mm512_set1_epi8(1), _mm256_set1_epi8(2), 1);
+  return _mm512_test_epi8_mask(plane, _mm512_slli_epi64(sel, 2 * k));
+}
+
+// dmin * the 16 group mins as floats.
+inline __m512 group_mins(__m256i m16, float dmin) {
+  return _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi16_epi32(m16)), _mm512_set1_ps(dmin));
+}
+
+// Q4_K / Q5_K: the 8 six-bit scales and mins, each repeated for the two 16-groups of its sub-block.
+// Built in general registers (no store / reload of a partly written vector).
+inline void k4_scales(const uint8_t* q, __m256i* sc16, __m256i* m16) {
+  constexpr uint64_t kmask1 = 0x3f3f3f3f, kmask2 = 0x0f0f0f0f, kmask3 = 0x03030303;
+  const uint64_t a = load_as<uint32_t>(q), b = load_as<uint32_t>(q + 4), c = load_as<uint32_t>(q + 8);
+  const uint64_t sc = (a & kmask1) | (((c & kmask2) | (((a >> 6) & kmask3) << 4)) << 32);
+  const uint64_t mn = (b & kmask1) | ((((c >> 4) & kmask2) | (((b >> 6) & kmask3) << 4)) << 32);
+  const __m128i sm = _mm_set_epi64x(static_cast<int64_t>(mn), static_cast<int64_t>(sc));  // [sc0..7, m0..7]
+  *sc16 = _mm256_cvtepu8_epi16(
+      _mm_shuffle_epi8(sm, _mm_setr_epi8(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7)));
+  *m16 = _mm256_cvtepu8_epi16(
+      _mm_shuffle_epi8(sm, _mm_setr_epi8(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15)));
+}
+
+// Q2_K / Q3_K: 2-bit fields of chunk k (bits 2j of qs[32n + l], j = 2(k%2) low half, j+1 high half).
+inline __m512i crumbs(const uint8_t* qs, int k) {
+  const int n = k / 2, j = 2 * (k % 2);
+  const __m512i z = _mm512_broadcast_i64x4(load256(qs + 32 * n));
+  const __m512i sh =
+      _mm512_setr_epi64(2 * j, 2 * j, 2 * j, 2 * j, 2 * j + 2, 2 * j + 2, 2 * j + 2, 2 * j + 2);
+  return _mm512_and_si512(_mm512_srlv_epi64(z, sh), _mm512_set1_epi8(3));
+}
+
+struct Q2_KT {
+  using W = BlockQ2_K;
+  static constexpr bool kInit = false, kMin = true, kMulLo = false;
+  static void decode(const W* b, Dec& o) {
+    const __m128i s = load128(b->scales);
+    const __m256i sc16 = _mm256_cvtepu8_epi16(_mm_and_si128(s, _mm_set1_epi8(0x0F)));
+    o.fm = group_mins(_mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(s, 4), _mm_set1_epi8(0x0F))),
+                      f16(b->dmin));
+    chunk_scales(sc16, o);
+#pragma GCC unroll 16
+    for (int k = 0; k < 4; ++k) o.u[k] = crumbs(b->qs, k);
+    o.d = _mm512_set1_ps(f16(b->d));
+  }
+};
+
+struct Q3_KT {
+  using W = BlockQ3_K;
+  static constexpr bool kInit = true, kMin = false, kMulLo = false;
+  static void decode(const W* b, Dec& o) {
+    // Scale j: low nibble of byte j (j < 8) or j - 8 (j >= 8, high nibble), plus 2 bits of byte
+    // 8 + j % 4 at bit 2 * (j / 4) on top; minus 32.
+    const __m128i v = _mm_cvtsi64_si128(static_cast<int64_t>(load_as<uint64_t>(b->scales)));
+    const __m128i m4 = _mm_set1_epi8(0x0F);
+    const __m128i low = _mm_unpacklo_epi64(_mm_and_si128(v, m4), _mm_and_si128(_mm_srli_epi16(v, 4), m4));
+    const __m128i high =
+        _mm_and_si128(_mm_srlv_epi32(_mm_set1_epi32(static_cast<int>(load_as<uint32_t>(b->scales + 8))),
+                                     _mm_setr_epi32(0, 2, 4, 6)),
+                      _mm_set1_epi8(3));
+    const __m128i s = _mm_sub_epi8(_mm_or_si128(low, _mm_slli_epi32(high, 4)), _mm_set1_epi8(32));
+    const __m256i sc16 = _mm256_cvtepi8_epi16(s);
+    o.g16 = _mm256_sub_epi16(_mm256_setzero_si256(), _mm256_slli_epi16(sc16, 2));  // value = u - 4
+    chunk_scales(sc16, o);
+    const __m512i hm = _mm512_broadcast_i64x4(load256(b->hmask));
+#pragma GCC unroll 16
+    for (int k = 0; k < 4; ++k) {
+      const __m512i u = crumbs(b->qs, k);
+      o.u[k] = _mm512_mask_add_epi8(u, plane_bits(hm, k), u, _mm512_set1_epi8(4));
+    }
+    o.d = _mm512_set1_ps(f16(b->d));
+  }
+};
+
+struct Q4_KT {
+  using W = BlockQ4_K;
+  static constexpr bool kInit = false, kMin = true, kMulLo = false;
+  static void decode(const W* b, Dec& o) {
+    __m256i sc16;
+    __m256i m16;
+    k4_scales(b->scales, &sc16, &m16);
+    o.fm = group_mins(m16, f16(b->dmin));
+    chunk_scales(sc16, o);
+#pragma GCC unroll 16
+    for (int k = 0; k < 4; ++k) o.u[k] = nibbles256(b->qs + 32 * k);
+    o.d = _mm512_set1_ps(f16(b->d));
+  }
+};
+
+struct Q5_KT {
+  using W = BlockQ5_K;
+  static constexpr bool kInit = false, kMin = true, kMulLo = false;
+  static void decode(const W* b, Dec& o) {
+    __m256i sc16;
+    __m256i m16;
+    k4_scales(b->scales, &sc16, &m16);
+    o.fm = group_mins(m16, f16(b->dmin));
+    chunk_scales(sc16, o);
+    const __m512i qh = _mm512_broadcast_i64x4(load256(b->qh));
+#pragma GCC unroll 16
+    for (int k = 0; k < 4; ++k) {
+      const __m512i u = nibbles256(b->qs + 32 * k);
+      o.u[k] = _mm512_mask_add_epi8(u, plane_bits(qh, k), u, _mm512_set1_epi8(16));
+    }
+    o.d = _mm512_set1_ps(f16(b->d));
+  }
+};
+
+struct Q6_KT {
+  using W = BlockQ6_K;
+  static constexpr bool kInit = true, kMin = false, kMulLo = false;
+  static void decode(const W* b, Dec& o) {
+    const __m256i sc16 = _mm256_cvtepi8_epi16(load128(b->scales));
+    o.g16 = _mm256_sub_epi16(_mm256_setzero_si256(), _mm256_slli_epi16(sc16, 5));  // value = u - 32
+    chunk_scales(sc16, o);
+    const __m512i m4 = _mm512_set1_epi8(0x0F), m30 = _mm512_set1_epi8(0x30);
+#pragma GCC unroll 16
+    for (int n = 0; n < 2; ++n) {
+      const __m512i l = load512(b->ql + 64 * n);
+      const __m512i h = _mm512_srlv_epi64(_mm512_broadcast_i64x4(load256(b->qh + 32 * n)),
+                                          _mm512_setr_epi64(0, 0, 0, 0, 2, 2, 2, 2));
+      o.u[2 * n] = _mm512_or_si512(_mm512_and_si512(l, m4), _mm512_and_si512(_mm512_slli_epi16(h, 4), m30));
+      o.u[2 * n + 1] =
+          _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(l, 4), m4), _mm512_and_si512(h, m30));
+    }
+    o.d = _mm512_set1_ps(f16(b->d));
+  }
+};
+
+struct IQ4_XST {
+  using W = BlockIQ4_XS;
+  static constexpr bool kInit = true, kMin = false, kMulLo = true;
+  static void decode(const W* b, Dec& o) {
+    const __m256i lo = _mm256_and_si256(
+        _mm256_srlv_epi32(_mm256_set1_epi32(static_cast<int>(load_as<uint32_t>(b->scales_l))),
+                          _mm256_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28)),
+        _mm256_set1_epi32(0x0F));
+    const __m256i hi = _mm256_and_si256(
+        _mm256_srlv_epi32(_mm256_set1_epi32(b->scales_h), _mm256_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14)),
+        _mm256_set1_epi32(3));
+    const __m256i sc32 =
+        _mm256_sub_epi32(_mm256_or_si256(lo, _mm256_slli_epi32(hi, 4)), _mm256_set1_epi32(32));
+    // value = u - 128: coefficient -128 * scale on both 16-groups of each sub-block.
+    const __m256i m = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(sc32, 7));
+    o.g16 = _mm256_or_si256(_mm256_and_si256(m, _mm256_set1_epi32(0xFFFF)), _mm256_slli_epi32(m, 16));
+    const __m512i s = _mm512_castsi256_si512(sc32);
+    const __m512i idx = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
+    const __m512i tbl =
+        _mm512_broadcast_i32x4(_mm_xor_si128(load128(tensor::kIQ4NLValues), _mm_set1_epi8(-128)));
+#pragma GCC unroll 16
+    for (int k = 0; k < 4; ++k) {
+      o.sc[k] = _mm512_permutexvar_epi32(_mm512_add_epi32(idx, _mm512_set1_epi32(2 * k)), s);
+      o.u[k] = _mm512_shuffle_epi8(tbl, nibbles2x128(b->qs + 32 * k, b->qs + 32 * k + 16));
+    }
+    o.d = _mm512_set1_ps(f16(b->d));
+  }
+};
+
+template <class T>
+struct KernK {
+  static constexpr int kBlock = 256;
+  using W = typename T::W;
+
+  template <int NR, int NC>
+  static void run(int64_t nb, const uint8_t* w, uint64_t ws, const uint8_t* x, uint64_t xs, float* out,
+                  int64_t os) {
+    __m512 acc[NR][NC];
+#pragma GCC unroll 16
+    for (int r = 0; r < NR; ++r)
+#pragma GCC unroll 16
+      for (int c = 0; c < NC; ++c) acc[r][c] = _mm512_setzero_ps();
+    const __m512i zero = _mm512_setzero_si512();
+    for (int64_t i = 0; i < nb; ++i) {
+      // Per activation row: its scale, and (min types) its 16 group sums times that scale.
+      __m512 vdx[NC], fb[NC];
+#pragma GCC unroll 16
+      for (int c = 0; c < NC; ++c) {
+        const BlockQ8_K* xb = reinterpret_cast<const BlockQ8_K*>(x + c * xs) + i;
+        vdx[c] = _mm512_set1_ps(xb->d);
+        fb[c] = T::kMin ? _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi16_epi32(load256(xb->bsums))), vdx[c])
+                        : _mm512_setzero_ps();
+      }
+#pragma GCC unroll 16
+      for (int r = 0; r < NR; ++r) {
+        Dec dq;
+        T::decode(reinterpret_cast<const W*>(w + r * ws) + i, dq);
+#pragma GCC unroll 16
+        for (int c = 0; c < NC; ++c) {
+          const BlockQ8_K* xb = reinterpret_cast<const BlockQ8_K*>(x + c * xs) + i;
+          __m512i iacc = zero;
+          if constexpr (T::kInit)
+            iacc = _mm512_zextsi256_si512(_mm256_madd_epi16(load256(xb->bsums), dq.g16));
+#pragma GCC unroll 16
+          for (int k = 0; k < 4; ++k) {
+            const __m512i xq = load512(xb->qs + 64 * k);
+            if constexpr (T::kMulLo) {
+              iacc = _mm512_add_epi32(iacc,
+                                      _mm512_mullo_epi32(_mm512_dpbusd_epi32(zero, dq.u[k], xq), dq.sc[k]));
+            } else {
+              iacc = _mm512_dpwssd_epi32(iacc, _mm512_maddubs_epi16(dq.u[k], xq), dq.sc[k]);
+            }
+          }
+          acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(iacc), _mm512_mul_ps(dq.d, vdx[c]), acc[r][c]);
+          if constexpr (T::kMin) acc[r][c] = _mm512_fnmadd_ps(dq.fm, fb[c], acc[r][c]);
+        }
+      }
+    }
+#pragma GCC unroll 16
+    for (int r = 0; r < NR; ++r)
+#pragma GCC unroll 16
+      for (int c = 0; c < NC; ++c) out[c * os + r] = hsum(acc[r][c]);
+  }
+};
+
+}  // namespace
+
+#define HEARTH_KQ(name, T)                                                                         \
+  float vec_dot_##name(int64_t n, const void* w, const void* x) {                                  \
+    return vec_dot_driver<KernK<T>>(n, w, x);                                                      \
+  }                                                                                                \
+  void dot_tile_rows4_##name(int64_t n, int nr, int nc, const void* w, uint64_t ws, const void* x, \
+                             uint64_t xs, float* out, int64_t os) {                                \
+    tile_driver<KernK<T>, 4, 4>(n, nr, nc, w, ws, x, xs, out, os);                                 \
+  }
+
+HEARTH_KQ(q2_k, Q2_KT)
+HEARTH_KQ(q3_k, Q3_KT)
+HEARTH_KQ(q4_k, Q4_KT)
+HEARTH_KQ(q5_k, Q5_KT)
+HEARTH_KQ(q6_k, Q6_KT)
+HEARTH_KQ(iq4_xs, IQ4_XST)
+#undef HEARTH_KQ
+
+}  // namespace hearth::kernels::avx512

@@ -1,0 +1,107 @@
+// Internal to the server room: request parsing helpers, errors, and the shared generation path.
+#pragma once
+#include <httplib.h>
+
+#include <atomic>
+#include <map>
+#include <optional>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "runtime/engine.h"
+#include "runtime/models.h"
+#include "sample/sampler.h"
+#include "server/server.h"
+
+namespace hearth::server {
+
+using json = nlohmann::json;
+using ojson = nlohmann::ordered_json;
+
+// A client error with its HTTP status (4xx) and a machine-readable code.
+struct ApiError {
+  int status = 400;
+  std::string message;
+  std::string code = "invalid_request_error";
+};
+
+// Which API shapes errors are written in.
+enum class Api { OpenAI, Ollama };
+
+void send_error(httplib::Response& res, Api api, const ApiError& e);
+// Parses a JSON object body; ApiError 400 for bad JSON or a non-object.
+json parse_body(const httplib::Request& req);
+
+// Typed field access with clear 400s: "'max_tokens' must be an integer".
+std::optional<double> opt_number(const json& j, const char* key, double lo, double hi);
+std::optional<int64_t> opt_int(const json& j, const char* key, int64_t lo, int64_t hi);
+std::optional<std::string> opt_string(const json& j, const char* key);
+std::optional<bool> opt_bool(const json& j, const char* key);
+std::vector<std::string> opt_stop(const json& j, const char* key);
+// Ollama keep_alive: seconds or "5m"/"1h30m"/"-1"; negative = forever.
+std::chrono::seconds parse_keep_alive(const json& v, std::chrono::seconds def);
+
+struct Metrics {
+  std::atomic<uint64_t> requests{0}, errors{0}, prompt_tokens{0}, generated_tokens{0};
+  std::atomic<double> generate_seconds{0};
+};
+
+// Everything the routes share.
+struct Context {
+  ServeOptions opt;
+  std::unique_ptr<runtime::ModelManager> models;
+  Metrics metrics;
+  std::chrono::system_clock::time_point started = std::chrono::system_clock::now();
+};
+
+// One generation in flight: the engine, its output stream, and the prompt size.
+struct Generation {
+  std::string model;
+  std::shared_ptr<runtime::Engine> engine;
+  std::shared_ptr<runtime::Stream> stream;
+  int32_t prompt_tokens = 0;
+};
+
+// Sampling fields a request may set; the rest come from the model's defaults.
+struct SamplingOverrides {
+  std::optional<double> temperature, top_p, min_p, typical_p, repeat_penalty, presence_penalty, frequency_penalty;
+  std::optional<int64_t> top_k, repeat_last_n, seed;
+  std::map<int32_t, float> logit_bias;
+  void apply(sample::SamplerParams& p) const;
+};
+
+struct GenRequest {
+  std::string model;
+  bool chat = true;
+  ojson messages;        // chat: the messages
+  ojson tools;           // chat: tool definitions or null
+  std::string prompt;    // completion: the text
+  bool raw = false;      // completion: no template even if the model has one
+  std::string system;    // Ollama generate: system prompt
+  SamplingOverrides sampling;
+  runtime::GenerateOptions opt;
+  std::chrono::seconds keep_alive{-1};
+};
+
+// Loads the model if needed, formats and tokenizes the prompt, queues the job. ApiError on bad input
+// (404 unknown model, 400 prompt too long, 503 queue full).
+Generation start_generation(Context& ctx, GenRequest& r);
+// Ends the request's use of its model (keep-alive starts).
+void end_generation(Context& ctx, Generation& g);
+
+// Streams a generation through a chunked response. on_text(piece) and on_done(result) return the bytes
+// to write; ping is written every ~200 ms while nothing else is (to notice a closed connection; "" for
+// none). A failed write cancels the generation.
+void stream_response(Context& ctx, httplib::Response& res, const char* content_type, std::shared_ptr<Generation> g,
+                     std::function<std::string(const std::string&)> on_text,
+                     std::function<std::string(const runtime::GenerateResult&)> on_done,
+                     std::function<std::string(const std::string&)> on_error, std::string ping);
+
+// Registration of each API's routes.
+void add_openai_routes(httplib::Server& svr, Context& ctx);
+void add_ollama_routes(httplib::Server& svr, Context& ctx);
+
+std::string iso8601(std::chrono::system_clock::time_point t);
+
+}  // namespace hearth::server

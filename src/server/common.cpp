@@ -1,0 +1,251 @@
+#include <cmath>
+#include <ctime>
+#include <regex>
+
+#include "base/error.h"
+#include "base/log.h"
+#include "runtime/prompt.h"
+#include "server/api.h"
+
+namespace hearth::server {
+
+void send_error(httplib::Response& res, Api api, const ApiError& e) {
+  res.status = e.status;
+  json j;
+  if (api == Api::OpenAI) {
+    j["error"] = {{"message", e.message}, {"type", e.status >= 500 ? "server_error" : "invalid_request_error"},
+                  {"param", nullptr}, {"code", e.code}};
+  } else {
+    j["error"] = e.message;
+  }
+  res.set_content(j.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
+}
+
+json parse_body(const httplib::Request& req) {
+  json j;
+  try {
+    j = json::parse(req.body);
+  } catch (const json::parse_error& e) {
+    throw ApiError{400, std::string("the request body is not valid JSON: ") + e.what(), "invalid_json"};
+  }
+  if (!j.is_object()) throw ApiError{400, "the request body must be a JSON object", "invalid_json"};
+  return j;
+}
+
+std::optional<double> opt_number(const json& j, const char* key, double lo, double hi) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return std::nullopt;
+  if (!it->is_number()) throw ApiError{400, fmt::format("'{}' must be a number", key)};
+  const double v = it->get<double>();
+  if (!std::isfinite(v) || v < lo || v > hi) throw ApiError{400, fmt::format("'{}' must be between {} and {}", key, lo, hi)};
+  return v;
+}
+
+std::optional<int64_t> opt_int(const json& j, const char* key, int64_t lo, int64_t hi) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return std::nullopt;
+  int64_t v;
+  if (it->is_number_integer()) {
+    v = it->get<int64_t>();
+  } else if (it->is_number_float() && std::floor(it->get<double>()) == it->get<double>() &&
+             std::abs(it->get<double>()) < 9e15) {
+    v = static_cast<int64_t>(it->get<double>());
+  } else {
+    throw ApiError{400, fmt::format("'{}' must be an integer", key)};
+  }
+  if (v < lo || v > hi) throw ApiError{400, fmt::format("'{}' must be between {} and {}", key, lo, hi)};
+  return v;
+}
+
+std::optional<std::string> opt_string(const json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return std::nullopt;
+  if (!it->is_string()) throw ApiError{400, fmt::format("'{}' must be a string", key)};
+  return it->get<std::string>();
+}
+
+std::optional<bool> opt_bool(const json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return std::nullopt;
+  if (!it->is_boolean()) throw ApiError{400, fmt::format("'{}' must be true or false", key)};
+  return it->get<bool>();
+}
+
+std::vector<std::string> opt_stop(const json& j, const char* key) {
+  auto it = j.find(key);
+  std::vector<std::string> v;
+  if (it == j.end() || it->is_null()) return v;
+  if (it->is_string()) {
+    v.push_back(it->get<std::string>());
+  } else if (it->is_array()) {
+    if (it->size() > 16) throw ApiError{400, fmt::format("'{}' may hold at most 16 strings", key)};
+    for (auto& s : *it) {
+      if (!s.is_string()) throw ApiError{400, fmt::format("'{}' must be a string or an array of strings", key)};
+      v.push_back(s.get<std::string>());
+    }
+  } else {
+    throw ApiError{400, fmt::format("'{}' must be a string or an array of strings", key)};
+  }
+  for (auto& s : v)
+    if (s.size() > 1024) throw ApiError{400, fmt::format("'{}': stop strings are limited to 1024 bytes", key)};
+  return v;
+}
+
+std::chrono::seconds parse_keep_alive(const json& v, std::chrono::seconds def) {
+  constexpr auto forever = std::chrono::seconds(100ll * 365 * 24 * 3600);
+  if (v.is_null()) return def;
+  if (v.is_number()) {
+    const double s = v.get<double>();
+    if (!std::isfinite(s)) throw ApiError{400, "'keep_alive' must be a duration"};
+    return s < 0 ? forever : std::chrono::seconds(static_cast<int64_t>(std::min(s, 3.15e9)));
+  }
+  if (!v.is_string()) throw ApiError{400, "'keep_alive' must be a duration like \"5m\" or a number of seconds"};
+  const std::string s = v.get<std::string>();
+  if (!s.empty() && s[0] == '-') return forever;
+  static const std::regex re(R"(^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?$)");
+  std::smatch m;
+  if (s.empty() || !std::regex_match(s, m, re)) {
+    char* end = nullptr;
+    const double secs = std::strtod(s.c_str(), &end);
+    if (!s.empty() && end && *end == '\0' && std::isfinite(secs))
+      return std::chrono::seconds(static_cast<int64_t>(std::min(secs, 3.15e9)));
+    throw ApiError{400, "'keep_alive' must be a duration like \"5m\", \"1h\" or a number of seconds"};
+  }
+  double secs = 0;
+  if (m[1].matched) secs += std::stod(m[1]) * 3600;
+  if (m[2].matched) secs += std::stod(m[2]) * 60;
+  if (m[3].matched) secs += std::stod(m[3]);
+  return std::chrono::seconds(static_cast<int64_t>(std::min(secs, 3.15e9)));
+}
+
+std::string iso8601(std::chrono::system_clock::time_point t) {
+  const std::time_t tt = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[40];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+void SamplingOverrides::apply(sample::SamplerParams& p) const {
+  if (temperature) p.temperature = static_cast<float>(*temperature);
+  if (top_p) p.top_p = static_cast<float>(*top_p);
+  if (min_p) p.min_p = static_cast<float>(*min_p);
+  if (typical_p) p.typical_p = static_cast<float>(*typical_p);
+  if (repeat_penalty) p.repeat_penalty = static_cast<float>(*repeat_penalty);
+  if (presence_penalty) p.presence_penalty = static_cast<float>(*presence_penalty);
+  if (frequency_penalty) p.frequency_penalty = static_cast<float>(*frequency_penalty);
+  if (top_k) p.top_k = static_cast<int32_t>(*top_k);
+  if (repeat_last_n) p.repeat_last_n = static_cast<int32_t>(*repeat_last_n);
+  if (seed) p.seed = static_cast<uint64_t>(*seed);
+  for (auto& [k, v] : logit_bias) p.logit_bias[k] = v;
+}
+
+Generation start_generation(Context& ctx, GenRequest& r) {
+  Generation g;
+  g.model = r.model;
+  try {
+    g.engine = ctx.models->acquire(r.model, r.keep_alive);
+  } catch (const Error& e) {
+    const std::string msg = e.what();
+    if (msg.find("not found") != std::string::npos || msg.find("no such") != std::string::npos ||
+        msg.find("pull") != std::string::npos)
+      throw ApiError{404, fmt::format("model '{}' not found", r.model), "model_not_found"};
+    throw ApiError{400, fmt::format("model '{}' could not be loaded: {}", r.model, msg), "model_load_failed"};
+  }
+  runtime::Job job;
+  try {
+    const auto& lm = g.engine->model();
+    if (r.chat) {
+      job.prompt = runtime::chat_prompt_tokens(lm, r.messages, r.tools);
+    } else if (!r.raw && !lm.chat_template().empty() && !r.system.empty()) {
+      ojson msgs = ojson::array({{{"role", "system"}, {"content", r.system}}, {{"role", "user"}, {"content", r.prompt}}});
+      job.prompt = runtime::chat_prompt_tokens(lm, msgs);
+    } else {
+      job.prompt = runtime::text_prompt_tokens(lm, r.prompt);
+    }
+    if (static_cast<int64_t>(job.prompt.size()) >= lm.context().n_ctx())
+      throw ApiError{400, fmt::format("the prompt has {} tokens, more than the context of {} tokens", job.prompt.size(),
+                                      lm.context().n_ctx()),
+                     "context_length_exceeded"};
+    job.sampling = lm.default_sampling();
+    r.sampling.apply(job.sampling);
+    job.sampling.validate();
+  } catch (const Error& e) {
+    ctx.models->release(r.model);
+    throw ApiError{400, e.what()};
+  } catch (...) {
+    ctx.models->release(r.model);
+    throw;
+  }
+  g.prompt_tokens = static_cast<int32_t>(job.prompt.size());
+  job.opt = r.opt;
+  job.out = std::make_shared<runtime::Stream>();
+  g.stream = job.out;
+  if (!g.engine->submit(std::move(job))) {
+    ctx.models->release(r.model);
+    throw ApiError{503, "the server is busy: too many requests are queued for this model; retry shortly", "overloaded"};
+  }
+  ctx.metrics.prompt_tokens += static_cast<uint64_t>(g.prompt_tokens);
+  return g;
+}
+
+void end_generation(Context& ctx, Generation& g) {
+  if (g.engine) ctx.models->release(g.model);
+  g.engine.reset();
+}
+
+void stream_response(Context& ctx, httplib::Response& res, const char* content_type, std::shared_ptr<Generation> g,
+                     std::function<std::string(const std::string&)> on_text,
+                     std::function<std::string(const runtime::GenerateResult&)> on_done,
+                     std::function<std::string(const std::string&)> on_error, std::string ping) {
+  auto finished = std::make_shared<bool>(false);
+  res.set_chunked_content_provider(
+      content_type,
+      [&ctx, g, on_text, on_done, on_error, ping, finished](size_t, httplib::DataSink& sink) {
+        auto write = [&](const std::string& s) {
+          if (s.empty()) return true;
+          if (!sink.write(s.data(), s.size())) {
+            g->stream->cancel();
+            return false;
+          }
+          return true;
+        };
+        auto last_write = std::chrono::steady_clock::now();
+        for (;;) {
+          runtime::Event ev;
+          if (!g->stream->pop(ev, std::chrono::milliseconds(50))) {
+            if (!ping.empty() && std::chrono::steady_clock::now() - last_write > std::chrono::milliseconds(200)) {
+              if (!write(ping)) return false;
+              last_write = std::chrono::steady_clock::now();
+            }
+            continue;
+          }
+          if (ev.kind == runtime::Event::Kind::Text) {
+            if (!write(on_text(ev.text))) return false;
+            last_write = std::chrono::steady_clock::now();
+          } else if (ev.kind == runtime::Event::Kind::Done) {
+            ctx.metrics.generated_tokens += static_cast<uint64_t>(ev.result.generated_tokens);
+            double cur = ctx.metrics.generate_seconds.load();
+            while (!ctx.metrics.generate_seconds.compare_exchange_weak(cur, cur + ev.result.generate_seconds)) {
+            }
+            write(on_done(ev.result));
+            *finished = true;
+            sink.done();
+            return true;
+          } else {
+            ctx.metrics.errors++;
+            write(on_error(ev.text));
+            *finished = true;
+            sink.done();
+            return true;
+          }
+        }
+      },
+      [&ctx, g, finished](bool) {
+        if (!*finished) g->stream->cancel();  // client went away: stop generating
+        end_generation(ctx, *g);
+      });
+}
+
+}  // namespace hearth::server
