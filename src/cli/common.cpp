@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "base/error.h"
+#include "store/store.h"
 
 namespace hearth::cli {
 
@@ -12,7 +13,8 @@ std::string resolve_model(const std::string& ref) {
   std::error_code ec;
   if (std::filesystem::is_regular_file(ref, ec)) return ref;
   if (std::filesystem::exists(ref, ec)) fail("{} is not a regular file", ref);
-  fail("model '{}' not found (give the path of a .gguf file)", ref);
+  // A store name: found locally (hearth, Ollama, Hugging Face cache), else pulled on first use.
+  return store::ensure(ref).model_path;
 }
 
 std::string human_bytes(uint64_t n) {

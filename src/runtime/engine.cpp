@@ -69,7 +69,9 @@ Engine::~Engine() {
 bool Engine::submit(Job job) {
   {
     std::lock_guard<std::mutex> lk(mu_);
-    if (queue_.size() >= max_queue_) return false;
+    // Room for one waiting job per free sequence, plus max_queue more.
+    const size_t free_slots = slots_.size() - static_cast<size_t>(std::max(0, active_.load()));
+    if (queue_.size() >= max_queue_ + free_slots) return false;
     queue_.push_back(std::move(job));
   }
   cv_.notify_one();
