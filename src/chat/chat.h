@@ -4,7 +4,6 @@
 // Knows nothing of models, tokenizers or HTTP: the caller passes the template text and token strings.
 #pragma once
 #include <nlohmann/json.hpp>
-
 #include <string>
 
 #include "chat/jinja/jinja.h"
@@ -17,8 +16,8 @@ struct ChatOptions {
   bool add_generation_prompt = true;
   std::string bos_token;  // the model's BOS/EOS token text ("<s>", "<|begin_of_text|>", ...)
   std::string eos_token;
-  json tools;  // null or an array of tool definitions ({"type": "function", "function": {...}})
-  json extra;  // more template variables (e.g. {"enable_thinking": false}); null or an object
+  json tools;            // null or an array of tool definitions ({"type": "function", "function": {...}})
+  json extra;            // more template variables (e.g. {"enable_thinking": false}); null or an object
   jinja::Options jinja;  // engine options and limits (Hugging Face defaults)
 };
 
@@ -45,7 +44,8 @@ class ChatTemplate {
 };
 
 // Renders a template against a full context (the keys are the template's variables).
-std::string render_chat(const std::string& template_src, const json& context, const jinja::Options& opts = {});
+std::string render_chat(const std::string& template_src, const json& context,
+                        const jinja::Options& opts = {});
 
 // Formats messages with a template (empty: the ChatML fallback with a warning).
 std::string apply_template(const std::string& template_src, const json& messages, const ChatOptions& opts);

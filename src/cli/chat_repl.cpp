@@ -21,9 +21,9 @@
 #include <algorithm>
 #include <atomic>
 #include <clocale>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <cstdint>
 #include <cstring>
 #include <optional>
 #include <string>
@@ -31,7 +31,6 @@
 
 #include "base/error.h"
 #include "base/log.h"
-#include "cli/common.h"
 #include "cli/run.h"
 #include "runtime/prompt.h"
 #include "store/local.h"
@@ -101,7 +100,7 @@ class LineEditor {
     el_set(el_, EL_PROMPT, &LineEditor::prompt_fn);
     el_set(el_, EL_EDITOR, "emacs");
     if (hist_) el_set(el_, EL_HIST, history, hist_);
-    el_source(el_, nullptr);     // the user's ~/.editrc, if any
+    el_source(el_, nullptr);      // the user's ~/.editrc, if any
     el_set(el_, EL_SAFEREAD, 0);  // a read interrupted by Ctrl-C returns (no silent retry)
   }
   ~LineEditor() {
@@ -146,7 +145,8 @@ class LineEditor {
   static char* prompt_fn(EditLine* el) {
     void* self = nullptr;
     el_get(el, EL_CLIENTDATA, &self);
-    return self ? const_cast<char*>(static_cast<LineEditor*>(self)->prompt_.c_str()) : const_cast<char*>("> ");
+    return self ? const_cast<char*>(static_cast<LineEditor*>(self)->prompt_.c_str())
+                : const_cast<char*>("> ");
   }
 
   std::string path_;
@@ -463,14 +463,16 @@ class Chat {
   // message alone does not fit.
   std::optional<std::vector<int32_t>> fit_prompt() {
     const int64_t n_ctx = lm_.context().n_ctx();
-    const int64_t room = num_predict_ >= 0 ? std::min<int64_t>(std::max(num_predict_, 1), n_ctx / 2) : n_ctx / 4;
+    const int64_t room =
+        num_predict_ >= 0 ? std::min<int64_t>(std::max(num_predict_, 1), n_ctx / 2) : n_ctx / 4;
     auto ids = prompt_tokens(conversation());
     if (static_cast<int64_t>(ids.size()) + room <= n_ctx) return ids;
     const auto alone = static_cast<int64_t>(prompt_tokens(conversation(1)).size());
     if (alone >= n_ctx) {
-      std::printf("Your message (%lld tokens with the system message) does not fit in the context of %lld "
-                  "tokens; it was not sent. Use a larger -c or a shorter message.\n",
-                  static_cast<long long>(alone), static_cast<long long>(n_ctx));
+      std::printf(
+          "Your message (%lld tokens with the system message) does not fit in the context of %lld "
+          "tokens; it was not sent. Use a larger -c or a shorter message.\n",
+          static_cast<long long>(alone), static_cast<long long>(n_ctx));
       messages_.pop_back();
       return std::nullopt;
     }
@@ -485,9 +487,10 @@ class Chat {
       ids = prompt_tokens(conversation());
     }
     if (dropped > 0) {
-      std::printf("(The conversation no longer fits in the context of %lld tokens: dropped the oldest %d turn%s; "
-                  "the system message is kept.)\n",
-                  static_cast<long long>(n_ctx), dropped, dropped == 1 ? "" : "s");
+      std::printf(
+          "(The conversation no longer fits in the context of %lld tokens: dropped the oldest %d turn%s; "
+          "the system message is kept.)\n",
+          static_cast<long long>(n_ctx), dropped, dropped == 1 ? "" : "s");
       std::fflush(stdout);
     }
     return ids;  // at worst the newest message alone, with less room for the answer
@@ -533,9 +536,10 @@ class Chat {
     const bool cancelled = r.finish == runtime::FinishReason::Cancelled || g_interrupted.exchange(false);
     if (!ends_nl) std::fputc('\n', stdout);
     if (r.finish == runtime::FinishReason::ContextFull)
-      std::printf("(The context of %lld tokens is full: the answer was cut off. The oldest turns will be dropped "
-                  "to make room for the next message.)\n",
-                  static_cast<long long>(lm_.context().n_ctx()));
+      std::printf(
+          "(The context of %lld tokens is full: the answer was cut off. The oldest turns will be dropped "
+          "to make room for the next message.)\n",
+          static_cast<long long>(lm_.context().n_ctx()));
     std::fflush(stdout);
     if (cancelled && answer.empty())
       messages_.pop_back();  // nothing was said: forget the question too

@@ -65,16 +65,20 @@ double bpw(uint64_t bytes, int64_t params) {
   return params > 0 ? 8.0 * static_cast<double>(bytes) / static_cast<double>(params) : 0.0;
 }
 
-void print_tensor(const quantize::TensorReport& r) {
+// One progress line: "[ 3/39] blk.0.attn_q.weight  [256 x 256]  F32 -> Q4_K  0.25 MiB -> 0.04 MiB  err 7.1%".
+void print_tensor(const quantize::TensorReport& r, bool planned_only) {
   const auto& p = *r.tensor;
   const int w = static_cast<int>(std::to_string(r.count).size());
   std::string what;
-  if (p.convert)
-    what = fmt::format("{:>6} -> {:<6} {:>10} -> {:>10}  err {:6.3f}%{}{}", tensor::type_name(p.from),
-                       tensor::type_name(p.to), mib(p.bytes_in), mib(p.bytes_out), 100.0 * r.error.rel_rms(),
-                       p.fallback ? "  (fallback)" : "", r.imatrix_used ? "  (imatrix)" : "");
-  else
+  if (p.convert) {
+    what = fmt::format("{:>6} -> {:<6} {:>10} -> {:>10}", tensor::type_name(p.from), tensor::type_name(p.to),
+                       mib(p.bytes_in), mib(p.bytes_out));
+    if (!planned_only) what += fmt::format("  err {:6.3f}%", 100.0 * r.error.rel_rms());
+    if (p.fallback) what += "  (fallback)";
+    if (r.imatrix_used) what += "  (imatrix)";
+  } else {
     what = fmt::format("{:>6} (kept)  {:>10}", tensor::type_name(p.from), mib(p.bytes_in));
+  }
   fmt::print("[{:>{}}/{}] {:<34} {:<16} {}\n", r.index, w, r.count, p.name, shape(p.ne), what);
   std::fflush(stdout);
 }
@@ -88,14 +92,12 @@ int dry_run(const Opts& o, bool has_imatrix) {
     r.index = i + 1;
     r.count = n;
     r.tensor = &plan.tensors[static_cast<size_t>(i)];
-    const auto& p = *r.tensor;
-    fmt::print("[{:>{}}/{}] {:<34} {:<16} {:>6} -> {:<6} {:>10} -> {:>10}{}\n", r.index,
-               static_cast<int>(std::to_string(n).size()), n, p.name, shape(p.ne), tensor::type_name(p.from),
-               tensor::type_name(p.to), mib(p.bytes_in), mib(p.bytes_out), p.fallback ? "  (fallback)" : "");
+    print_tensor(r, true);
   }
-  fmt::print("size: {} -> {} ({:.2f} -> {:.2f} bits per weight), {} ({})\n", mib(plan.bytes_in),
-             mib(plan.bytes_out), bpw(plan.bytes_in, plan.n_params), bpw(plan.bytes_out, plan.n_params),
-             plan.policy.name(), "dry run: nothing written");
+  fmt::print(
+      "size: {} -> {} of tensor data, {:.2f} -> {:.2f} bits per weight ({}; dry run: nothing written)\n",
+      mib(plan.bytes_in), mib(plan.bytes_out), bpw(plan.bytes_in, plan.n_params),
+      bpw(plan.bytes_out, plan.n_params), plan.policy.name());
   return 0;
 }
 
@@ -113,7 +115,7 @@ int run(const Opts& o) {
   quantize::Options opt;
   opt.threads = o.threads > 0 ? o.threads : physical_cores();
   opt.imatrix = im.get();
-  opt.on_tensor = print_tensor;
+  opt.on_tensor = [](const quantize::TensorReport& r) { print_tensor(r, false); };
   opt.cancelled = [] { return g_signal.load() != 0; };
   fmt::print("quantizing {} to {} ({}) with {} threads\n", in, policy.name(), o.out, opt.threads);
   std::fflush(stdout);
@@ -132,7 +134,10 @@ int run(const Opts& o) {
   }
   if (sig != 0) {
     std::fprintf(stderr, "hearth: quantization interrupted (%s): %s was not written\n",
-                 sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "SIGHUP", o.out.c_str());
+                 sig == SIGINT    ? "SIGINT"
+                 : sig == SIGTERM ? "SIGTERM"
+                                  : "SIGHUP",
+                 o.out.c_str());
     std::fflush(stderr);
     // Die of the signal so that callers see it.
     std::signal(sig, SIG_DFL);
@@ -140,18 +145,19 @@ int run(const Opts& o) {
     return 128 + sig;
   }
   const auto& plan = res.plan;
-  fmt::print("size: {} -> {} of tensor data ({:.1f}%), {:.2f} -> {:.2f} bits per weight; file {} -> {}\n",
-             mib(plan.bytes_in), mib(plan.bytes_out),
-             plan.bytes_in ? 100.0 * static_cast<double>(plan.bytes_out) / static_cast<double>(plan.bytes_in) : 0.0,
-             bpw(plan.bytes_in, plan.n_params), bpw(plan.bytes_out, plan.n_params), mib(res.file_in),
-             mib(res.file_out));
+  fmt::print(
+      "size: {} -> {} of tensor data ({:.1f}%), {:.2f} -> {:.2f} bits per weight; file {} -> {}\n",
+      mib(plan.bytes_in), mib(plan.bytes_out),
+      plan.bytes_in ? 100.0 * static_cast<double>(plan.bytes_out) / static_cast<double>(plan.bytes_in) : 0.0,
+      bpw(plan.bytes_in, plan.n_params), bpw(plan.bytes_out, plan.n_params), mib(res.file_in),
+      mib(res.file_out));
   if (!res.by_type.empty()) {
     fmt::print("quantization error (RMS relative to the source):\n");
     for (const auto& [type, e] : res.by_type)
       fmt::print("  {:<7} {:>4} tensors {:>14} weights  {:7.3f}%\n", tensor::type_name(type), e.tensors,
                  e.elements, 100.0 * e.rel_rms());
-    fmt::print("  {:<7} {:>4} tensors {:>14} weights  {:7.3f}%\n", "all", res.total.tensors, res.total.elements,
-               100.0 * res.total.rel_rms());
+    fmt::print("  {:<7} {:>4} tensors {:>14} weights  {:7.3f}%\n", "all", res.total.tensors,
+               res.total.elements, 100.0 * res.total.rel_rms());
   }
   if (im) fmt::print("importance matrix used for {} tensors\n", res.imatrix_tensors);
   fmt::print("wrote {} ({})\n", o.out, policy.name());

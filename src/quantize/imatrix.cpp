@@ -42,7 +42,8 @@ class Cursor {
  private:
   void need(uint64_t k, const char* what) {
     if (k > left())
-      fail("imatrix file {}: truncated: {} needs {} bytes at offset {}, only {} left", name_, what, k, off_, left());
+      fail("imatrix file {}: truncated: {} needs {} bytes at offset {}, only {} left", name_, what, k, off_,
+           left());
   }
   const uint8_t* p_;
   uint64_t n_, off_ = 0;
@@ -97,7 +98,8 @@ Imatrix parse_gguf_imatrix(const std::string& path) {
       }
     }
     check_values(path, name, e);
-    if (!im.data.emplace(name, std::move(e)).second) fail("imatrix file {}: duplicate entry '{}'", path, name);
+    if (!im.data.emplace(name, std::move(e)).second)
+      fail("imatrix file {}: duplicate entry '{}'", path, name);
   }
   if (im.data.empty()) fail("{} holds no importance data (no *.in_sum2 tensors)", path);
   return im;
@@ -116,14 +118,16 @@ Imatrix parse_legacy_imatrix(const uint8_t* data, uint64_t size, const std::stri
   for (int32_t i = 0; i < n; ++i) {
     const int32_t len = c.i32("a name length");
     if (len <= 0 || static_cast<uint32_t>(len) > kMaxNameLen)
-      fail("imatrix file {}: entry {} has an invalid name length {} (offset {})", name, i, len, c.offset() - 4);
+      fail("imatrix file {}: entry {} has an invalid name length {} (offset {})", name, i, len,
+           c.offset() - 4);
     std::string ename = c.str(static_cast<uint64_t>(len), "an entry name");
     const int32_t ncall = c.i32("a call count");
     if (ncall < 0) fail("imatrix file {}: entry '{}' has a negative call count {}", name, ename, ncall);
     const int32_t nval = c.i32("a value count");
-    if (nval <= 0 || static_cast<uint64_t>(nval) > c.left() / sizeof(float))
-      fail("imatrix file {}: entry '{}' has an invalid value count {} ({} bytes left)", name, ename, nval,
-           c.left());
+    if (nval <= 0) fail("imatrix file {}: entry '{}' has an invalid value count {}", name, ename, nval);
+    if (static_cast<uint64_t>(nval) > c.left() / sizeof(float))
+      fail("imatrix file {}: truncated: entry '{}' has {} values ({} bytes) but only {} bytes are left", name,
+           ename, nval, static_cast<uint64_t>(nval) * sizeof(float), c.left());
     const uint8_t* p = c.bytes(static_cast<uint64_t>(nval) * sizeof(float), "the values");
     std::vector<float> v(static_cast<size_t>(nval));
     std::memcpy(v.data(), p, v.size() * sizeof(float));
@@ -149,7 +153,8 @@ Imatrix parse_legacy_imatrix(const uint8_t* data, uint64_t size, const std::stri
 
 Imatrix load_imatrix(const std::string& path) {
   std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec)) fail("importance matrix {} not found (or not a file)", path);
+  if (!std::filesystem::is_regular_file(path, ec))
+    fail("importance matrix {} not found (or not a file)", path);
   MappedFile m(path);
   if (m.size() >= 4 && std::memcmp(m.data(), "GGUF", 4) == 0) return parse_gguf_imatrix(path);
   if (m.size() < 4) fail("imatrix file {} is too short ({} bytes)", path, m.size());

@@ -11,13 +11,13 @@ namespace hearth::quantize {
 
 // What the policy needs to know about one tensor and its model.
 struct TensorContext {
-  std::string name;        // GGUF tensor name ("blk.3.attn_v.weight")
-  int64_t n_layer = 0;     // layers of the model
-  bool has_output = true;  // the model has its own output.weight (else token_embd is also the output)
-  int64_t n_gqa = 1;       // query heads per KV head (n_head / n_head_kv)
-  int64_t n_expert = 0;    // experts of an MoE model (0 or 1: dense)
+  std::string name;          // GGUF tensor name ("blk.3.attn_v.weight")
+  int64_t n_layer = 0;       // layers of the model
+  bool has_output = true;    // the model has its own output.weight (else token_embd is also the output)
+  int64_t n_gqa = 1;         // query heads per KV head (n_head / n_head_kv)
+  int64_t n_expert = 0;      // experts of an MoE model (0 or 1: dense)
   bool has_imatrix = false;  // an importance matrix is used (changes some choices)
-  std::string arch;        // general.architecture (a few rules are Falcon-specific)
+  std::string arch;          // general.architecture (a few rules are Falcon-specific)
   // Position of this attn_v (attn_qkv, attn_kv_b) tensor among those of the model in layer order, and
   // their count; -1 / 0: the layer number from the name and n_layer.
   int64_t i_attention_wv = -1;

@@ -1,5 +1,8 @@
 #include "quantize/quantize.h"
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cmath>
@@ -95,14 +98,26 @@ const std::vector<float>* imatrix_for(const Imatrix* im, const PlannedTensor& p)
   if (static_cast<int64_t>(v->size()) != p.ne[0] * n_mat) {
     // Token embeddings are looked up, not multiplied: a mismatch there is harmless.
     if (p.name == "token_embd.weight") {
-      log::warn("ignoring the importance data of token_embd.weight ({} values for rows of {})", v->size(), p.ne[0]);
+      log::warn("ignoring the importance data of token_embd.weight ({} values for rows of {})", v->size(),
+                p.ne[0]);
       return nullptr;
     }
-    fail("the importance matrix has {} values for tensor {}, which needs {} ({} columns x {} matrices): was it "
-         "computed for another model?",
-         v->size(), p.name, p.ne[0] * n_mat, p.ne[0], n_mat);
+    fail(
+        "the importance matrix has {} values for tensor {}, which needs {} ({} columns x {} matrices): was "
+        "it "
+        "computed for another model?",
+        v->size(), p.name, p.ne[0] * n_mat, p.ne[0], n_mat);
   }
   return v;
+}
+
+// Input pages already converted are not needed again: drop them from the process (they are a read-only
+// mapping of the file) so that memory stays bounded however large the model.
+void release_pages(const uint8_t* p, uint64_t n) {
+  static const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+  const uint64_t begin = reinterpret_cast<uintptr_t>(p) / page * page;
+  const uint64_t end = reinterpret_cast<uintptr_t>(p) + n;
+  if (n > 0) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
 }
 
 bool all_finite(const float* x, int64_t n) {
@@ -182,6 +197,7 @@ void convert_tensor(const gguf::TensorInfo& t, const PlannedTensor& p, const std
       }
     }
     w.write_data(out.data(), static_cast<uint64_t>(r1 - r0) * out_row);
+    release_pages(base + static_cast<uint64_t>(r0) * in_row, static_cast<uint64_t>(r1 - r0) * in_row);
   }
   stats->tensors = 1;
   stats->elements = t.n_elements();
@@ -208,7 +224,11 @@ Plan make_plan(const gguf::File& in, const std::string& mix, bool has_imatrix) {
     p.name = t.name;
     p.ne.assign(t.ne, t.ne + std::max(1, t.n_dims));
     p.from = p.to = t.type;
-    p.quantizable = is_quantizable(t.name, effective_dims(t)) && convertible(t.type);
+    p.quantizable = is_quantizable(t.name, effective_dims(t));
+    if (p.quantizable && !convertible(t.type)) {
+      p.quantizable = false;
+      ++plan.n_unconvertible;
+    }
     if (p.quantizable) {
       ++plan.n_quantizable;
       TensorContext tc;
@@ -245,16 +265,28 @@ Result quantize_file(const std::string& in_path, const std::string& out_path, co
   const Plan& plan = res.plan;
   const auto& tensors = in->tensors();
   if (plan.requantize)
-    log::warn("{} is already quantized: requantizing dequantizes and quantizes again, which loses more "
-              "quality than quantizing from F32, F16 or BF16",
-              in_path);
+    log::warn(
+        "{} is already quantized: requantizing dequantizes and quantizes again, which loses more "
+        "quality than quantizing from F32, F16 or BF16",
+        in_path);
   if (plan.n_fallback > 0)
     log::warn("{} of {} tensors have rows that do not fit the blocks of their type and use a fallback type",
               plan.n_fallback, plan.n_quantizable);
 
+  if (plan.n_unconvertible > 0)
+    log::warn("{} weights have a type hearth cannot convert and are copied unchanged", plan.n_unconvertible);
+
   // Importance data is validated for every tensor before anything is written.
   std::vector<const std::vector<float>*> imat(tensors.size(), nullptr);
-  for (size_t i = 0; i < tensors.size(); ++i) imat[i] = imatrix_for(opt.imatrix, plan.tensors[i]);
+  int n_imat = 0, n_quant = 0;
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    imat[i] = imatrix_for(opt.imatrix, plan.tensors[i]);
+    n_imat += imat[i] != nullptr;
+    n_quant += plan.tensors[i].convert && tensor::type_info(plan.tensors[i].to).quantized;
+  }
+  if (opt.imatrix && n_imat == 0 && n_quant > 0)
+    log::warn("the importance matrix has no entry for any tensor of {}: was it computed for another model?",
+              in_path);
 
   gguf::Writer w;
   for (const auto& [k, v] : in->metadata()) {
@@ -286,6 +318,7 @@ Result quantize_file(const std::string& in_path, const std::string& out_path, co
       for (uint64_t off = 0; off < t.nbytes; off += kPiece) {
         if (opt.cancelled && opt.cancelled()) fail("quantization cancelled");
         w.write_data(t.data + off, std::min(kPiece, t.nbytes - off));
+        release_pages(t.data + off, std::min(kPiece, t.nbytes - off));
       }
     } else {
       convert_tensor(t, p, imat[i], pool, workers, opt, w, &rep.error);

@@ -29,11 +29,12 @@ struct PlannedTensor {
 
 struct Plan {
   Policy policy;
-  std::vector<PlannedTensor> tensors;  // in input order
+  std::vector<PlannedTensor> tensors;    // in input order
   uint64_t bytes_in = 0, bytes_out = 0;  // tensor data
-  int64_t n_params = 0;                 // elements of all tensors
+  int64_t n_params = 0;                  // elements of all tensors
   int n_fallback = 0, n_quantizable = 0;
   bool requantize = false;  // some weight is converted from an already quantized type
+  int n_unconvertible = 0;  // weights of a type hearth cannot convert (copied unchanged)
 };
 
 // The per-tensor types the mix gives this model (works on header-only files).
@@ -56,16 +57,16 @@ struct TensorReport {
 };
 
 struct Options {
-  int threads = 0;                  // 0: physical cores
-  const Imatrix* imatrix = nullptr;  // optional
+  int threads = 0;                                     // 0: physical cores
+  const Imatrix* imatrix = nullptr;                    // optional
   std::function<void(const TensorReport&)> on_tensor;  // after each tensor is written
   std::function<bool()> cancelled;                     // polled between steps; true stops (Error)
-  uint64_t step_elements = uint64_t{1} << 22;           // elements converted per step (bounds memory)
+  uint64_t step_elements = uint64_t{1} << 22;          // elements converted per step (bounds memory)
 };
 
 struct Result {
   Plan plan;
-  uint64_t file_in = 0, file_out = 0;   // bytes on disk
+  uint64_t file_in = 0, file_out = 0;          // bytes on disk
   std::map<tensor::Type, ErrorStats> by_type;  // converted tensors, by output type
   ErrorStats total;
   int imatrix_tensors = 0;  // tensors quantized with importance data
@@ -73,6 +74,7 @@ struct Result {
 
 // Quantize `in` to `out` with `mix` ("Q4_K_M", ...). Throws hearth::Error (the output is not created
 // or left unchanged) on bad input, write errors or when cancelled.
-Result quantize_file(const std::string& in, const std::string& out, const std::string& mix, const Options& opt);
+Result quantize_file(const std::string& in, const std::string& out, const std::string& mix,
+                     const Options& opt);
 
 }  // namespace hearth::quantize

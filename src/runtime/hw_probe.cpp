@@ -505,7 +505,7 @@ const GpuInfo* best_gpu(const HardwareInfo& hw) {
 
 double measure_cpu_matmul_flops(int n_threads) {
   using clock = std::chrono::steady_clock;
-  constexpr int64_t cols = 4096, rows = 1024, batch = 64;
+  constexpr int64_t cols = 4096, rows = 4096, batch = 128;
   const auto type = tensor::Type::Q4_K;
   const uint64_t row_bytes = tensor::row_size(type, cols);
   // A few quantized random rows, repeated: the kernels' speed does not depend on the values.

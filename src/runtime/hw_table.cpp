@@ -378,7 +378,7 @@ DeviceSpec cpu_device(const CpuInfo& cpu, uint64_t available, double bandwidth, 
   d.flops_q = matmul_flops > 0 ? matmul_flops : estimate_cpu_matmul_flops(cpu);
   d.flops_f16 = d.flops_q;
   d.bandwidth_efficiency = kCpuBandwidthEfficiency;
-  d.compute_efficiency = 1.0;  // the FLOP/s are measured (or estimated) effective rates
+  d.compute_efficiency = kCpuComputeEfficiency;  // the rest of the forward pass around the matmuls
   d.layer_overhead_s = kCpuLayerOverheadS;
   return d;
 }

@@ -28,7 +28,7 @@ python3 "$HERE/pty_chat.py" qwen "$HEARTH" "$FIX/models/qwen2-s-Q8_0.gguf" \
 
 echo "== stories260K: multi-line input, /show, /clear, context policy, Ctrl-C at the prompt, Ctrl-D"
 python3 "$HERE/pty_chat.py" stories "$HEARTH" "$FIX/models/stories260K-f32.gguf" \
-  --verbose --ignore-eos -n 8 -t 1 || fail "stories scenario"
+  --verbose --ignore-eos -n 8 -c 128 -t 1 || fail "stories scenario"
 
 echo "== history file"
 hist="$HEARTH_HOME/history"

@@ -38,7 +38,7 @@ c=$(echo "Once upon a time" | "$HEARTH" run "$M" -n 16 --temp 0)
 
 # Bad input: clear errors, no crash.
 if "$HEARTH" run "$tmp/missing.gguf" -p hi 2>"$tmp/err"; then echo "missing model accepted"; exit 1; fi
-grep -q "not found" "$tmp/err"
+grep -Eq "not found|no such file" "$tmp/err"
 head -c 1000 "$M" >"$tmp/trunc.gguf"
 if "$HEARTH" run "$tmp/trunc.gguf" -p hi 2>"$tmp/err"; then echo "truncated model accepted"; exit 1; fi
 grep -qi "error" "$tmp/err"

@@ -114,9 +114,11 @@ class QuantizeGolden : public ::testing::TestWithParam<Case> {
     source_logits_.clear();
   }
   // Logits of the (unquantized) source model, computed once per family.
-  static const std::vector<float>& source_logits(const std::string& name, const std::vector<int32_t>& tokens) {
+  static const std::vector<float>& source_logits(const std::string& name,
+                                                 const std::vector<int32_t>& tokens) {
     auto it = source_logits_.find(name);
-    if (it == source_logits_.end()) it = source_logits_.emplace(name, logits(kModels + name + ".gguf", tokens)).first;
+    if (it == source_logits_.end())
+      it = source_logits_.emplace(name, logits(kModels + name + ".gguf", tokens)).first;
     return it->second;
   }
   static fs::path* dir_;
@@ -164,7 +166,8 @@ TEST_P(QuantizeGolden, MatchesReferenceFile) {
     ASSERT_NE(st, nullptr);
     for (int d = 0; d < 4; ++d) ASSERT_EQ(ot->ne[d], rt.ne[d]);
     if (ot->type != rt.type)
-      mismatches += fmt::format(" {}: {} (reference {})", rt.name, tensor::type_name(ot->type), tensor::type_name(rt.type));
+      mismatches += fmt::format(" {}: {} (reference {})", rt.name, tensor::type_name(ot->type),
+                                tensor::type_name(rt.type));
     ASSERT_EQ(ot->nbytes, tensor::row_size(ot->type, ot->ne[0]) * static_cast<uint64_t>(ot->n_rows()));
     if (ot->type == rt.type) {
       total += ot->nbytes;
@@ -225,13 +228,15 @@ TEST_P(QuantizeGolden, MatchesReferenceFile) {
   // A check passes when it meets the fixture tolerance or when our file does as well as the reference
   // file does in hearth (hearth's own kernels are checked against the fixtures in logits_test.cpp).
   if (c.exact_source) {
-    EXPECT_LE(d_ours, d_ref * 1.02 + 1e-6) << "logits further from the source model's than the reference file's";
+    EXPECT_LE(d_ours, d_ref * 1.02 + 1e-6)
+        << "logits further from the source model's than the reference file's";
     EXPECT_TRUE(co.vs_fixture <= (is_float ? 0.005 : 0.03) || co.vs_fixture <= cr.vs_fixture * 1.02)
         << co.vs_fixture << " (reference file " << cr.vs_fixture << ")";
   } else {
     // The reference file was quantized from weights the fixtures do not hold (its source was not this
     // F16/BF16 file): the rounding decisions differ, so only a loose comparison is meaningful.
-    EXPECT_LE(d_ours, d_ref * 1.10) << "logits much further from the source model's than the reference file's";
+    EXPECT_LE(d_ours, d_ref * 1.10)
+        << "logits much further from the source model's than the reference file's";
   }
   EXPECT_TRUE(co.agree >= need || co.agree >= cr.agree) << co.agree << " (reference file " << cr.agree << ")";
   EXPECT_TRUE(co.nll_rel <= 0.005 || co.nll_rel <= cr.nll_rel * 1.02 + 1e-9)
@@ -243,21 +248,23 @@ TEST_P(QuantizeGolden, MatchesReferenceFile) {
   }
 #endif
 
-  std::printf("%-16s %5.2fs  size %8llu (ref %.4fx)  identical bytes %.2f%%  logits nrmse vs %s: ours %.5f ref %.5f  "
-              "vs fixture %.5f  argmax %d/%d  nll %.4f (ref %.4f)\n",
-              ref_name.c_str(), secs, static_cast<unsigned long long>(fs::file_size(out)), size_ratio,
-              total ? 100.0 * double(identical) / double(total) : 100.0, c.source.c_str(), d_ours, d_ref,
-              co.vs_fixture, co.agree, rows, co.nll, ref_nll);
+  std::printf(
+      "%-16s %5.2fs  size %8llu (ref %.4fx)  identical bytes %.2f%%  logits nrmse vs %s: ours %.5f ref %.5f  "
+      "vs fixture %.5f  argmax %d/%d  nll %.4f (ref %.4f)\n",
+      ref_name.c_str(), secs, static_cast<unsigned long long>(fs::file_size(out)), size_ratio,
+      total ? 100.0 * double(identical) / double(total) : 100.0, c.source.c_str(), d_ours, d_ref,
+      co.vs_fixture, co.agree, rows, co.nll, ref_nll);
   for (const auto& [type, s] : signal)
-    std::printf("    %-7s %2d tensors  rms error ours %.5f  reference %.5f  (ratio %.4f)\n", tensor::type_name(type),
-                n_tensors[type], std::sqrt(err_ours[type] / s), std::sqrt(err_ref[type] / s),
+    std::printf("    %-7s %2d tensors  rms error ours %.5f  reference %.5f  (ratio %.4f)\n",
+                tensor::type_name(type), n_tensors[type], std::sqrt(err_ours[type] / s),
+                std::sqrt(err_ref[type] / s),
                 err_ref[type] > 0 ? std::sqrt(err_ours[type] / err_ref[type]) : 1.0);
 }
 
 std::vector<Case> cases() {
   std::vector<Case> v;
-  for (const char* t : {"F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q2_K", "Q3_K_M", "Q4_K_M", "Q5_K_M",
-                        "Q6_K", "IQ4_NL", "IQ4_XS"})
+  for (const char* t : {"F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q2_K", "Q3_K_M", "Q4_K_M",
+                        "Q5_K_M", "Q6_K", "IQ4_NL", "IQ4_XS"})
     v.push_back({"llama-s", "f32", t, true});
   // Tied embeddings and biases (qwen2, from F16); Q/K norms (qwen3, from BF16).
   v.push_back({"qwen2-s", "F16", "Q4_K_M", false});

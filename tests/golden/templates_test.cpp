@@ -98,7 +98,8 @@ TEST(Templates, MatchPythonRenderings) {
         err = e.what();
       }
       double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      if (secs > 5.0) broken.push_back(fmt::format("{} [{}]: took {:.1f} s", name, c["name"].get<std::string>(), secs));
+      if (secs > 5.0)
+        broken.push_back(fmt::format("{} [{}]: took {:.1f} s", name, c["name"].get<std::string>(), secs));
       bool ok;
       if (want_error) {
         ok = !err.empty();
@@ -111,8 +112,9 @@ TEST(Templates, MatchPythonRenderings) {
           } else {
             size_t i = 0;
             while (i < got.size() && i < expected.size() && got[i] == expected[i]) ++i;
-            first_diff = fmt::format("case {}: first difference at byte {}\n      expected: {}\n      got:      {}",
-                                     c["name"].get<std::string>(), i, excerpt(expected, i), excerpt(got, i));
+            first_diff =
+                fmt::format("case {}: first difference at byte {}\n      expected: {}\n      got:      {}",
+                            c["name"].get<std::string>(), i, excerpt(expected, i), excerpt(got, i));
           }
         }
       }

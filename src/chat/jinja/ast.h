@@ -48,27 +48,27 @@ struct CallSpec {
 struct Expr {
   ExprKind kind;
   int line = 0;
-  int height = 1;  // longest path to a leaf (bounded by the parser)
-  Value value;            // Literal
-  std::string name;       // Name, NsRef (namespace), GetAttr, Filter, Test; NsRef attr in `op`
-  std::string op;         // Binary operator; NsRef attribute
+  int height = 1;                // longest path to a leaf (bounded by the parser)
+  Value value;                   // Literal
+  std::string name;              // Name, NsRef (namespace), GetAttr, Filter, Test; NsRef attr in `op`
+  std::string op;                // Binary operator; NsRef attribute
   std::vector<std::string> ops;  // Compare operators: == != < <= > >= in notin
   ExprPtr a, b, c, d;
   std::vector<ExprPtr> items;
-  CallSpec call;          // Call, Filter, Test
+  CallSpec call;  // Call, Filter, Test
 };
 
 enum class StmtKind : uint8_t {
-  Text,       // text
-  Print,      // expr
-  If,         // conds[i] -> bodies[i]; else_body
-  For,        // target in expr [if cond] body else_body
-  Set,        // target = expr
-  SetBlock,   // target [| filter] = rendered body
-  Macro,      // name(params=defaults) body
-  CallBlock,  // call(params) expr: body
+  Text,         // text
+  Print,        // expr
+  If,           // conds[i] -> bodies[i]; else_body
+  For,          // target in expr [if cond] body else_body
+  Set,          // target = expr
+  SetBlock,     // target [| filter] = rendered body
+  Macro,        // name(params=defaults) body
+  CallBlock,    // call(params) expr: body
   FilterBlock,  // filter: body
-  With,       // targets[i] = values[i]; body
+  With,         // targets[i] = values[i]; body
   Break,
   Continue,
 };

@@ -43,7 +43,8 @@ void fill_dict(Renderer& r, CallArgs& a, Value& d, const char* fname) {
     } else {
       for (auto& pair : r.iterate(src)) {
         auto kv = r.iterate(pair);
-        if (kv.size() != 2) fail("dictionary update sequence element has length {}; 2 is required", kv.size());
+        if (kv.size() != 2)
+          fail("dictionary update sequence element has length {}; 2 is required", kv.size());
         if (kv[0].is_list() || kv[0].is_dict()) fail("unhashable type: '{}'", type_name(kv[0]));
         d.dict().set(kv[0], kv[1]);
       }

@@ -78,7 +78,8 @@ Value Renderer::eval(const Expr& e, const ScopePtr& scope) {
     case ExprKind::Pos: {
       Value v = eval(*e.a, scope);
       if (v.is_undefined()) fail_undefined(v);
-      if (!v.is_number()) fail("bad operand type for unary {}: '{}'", e.kind == ExprKind::Neg ? '-' : '+', type_name(v));
+      if (!v.is_number())
+        fail("bad operand type for unary {}: '{}'", e.kind == ExprKind::Neg ? '-' : '+', type_name(v));
       if (e.kind == ExprKind::Pos) return v.is_float() ? v : Value::integer(v.i());
       if (v.is_float()) return Value::number(-v.f());
       if (v.i() == INT64_MIN) fail("integer overflow");
@@ -262,8 +263,7 @@ Value Renderer::slice(const Value& obj, const Value& start, const Value& stop, c
   auto idx = [&](const Value& v) { return given(v) ? v.i() : int64_t{0}; };
   int64_t st = given(step) ? idx(step) : 1;
   if (st == 0) fail("slice step cannot be zero");
-  if (obj.is_string())
-    return str(text::slice(obj.s(), idx(start), given(start), idx(stop), given(stop), st));
+  if (obj.is_string()) return str(text::slice(obj.s(), idx(start), given(start), idx(stop), given(stop), st));
   if (!obj.is_list()) fail("'{}' object is not subscriptable", type_name(obj));
   const auto& items = obj.list().items;
   auto n = static_cast<int64_t>(items.size());
@@ -321,7 +321,8 @@ bool Renderer::contains(const Value& hay, const Value& needle) {
     case Value::Type::Undefined:
       return false;
     case Value::Type::String:
-      if (!needle.is_string()) fail("'in <string>' requires string as left operand, not {}", type_name(needle));
+      if (!needle.is_string())
+        fail("'in <string>' requires string as left operand, not {}", type_name(needle));
       charge(hay.s().size() / 64);
       return hay.s().find(needle.s()) != std::string::npos;
     case Value::Type::List:
@@ -405,7 +406,8 @@ Value Renderer::binop(std::string_view op, const Value& a, const Value& b) {
       return Value::number(fx / fy);
     }
     if (op == "//" || op == "%") {
-      if (ints ? y == 0 : fy == 0) fail("{}", op == "%" ? "modulo by zero" : "integer division or modulo by zero");
+      if (ints ? y == 0 : fy == 0)
+        fail("{}", op == "%" ? "modulo by zero" : "integer division or modulo by zero");
       if (ints) {
         if (x == INT64_MIN && y == -1) fail("integer overflow");
         int64_t q = x / y, m = x % y;

@@ -310,8 +310,10 @@ Spec parse_spec(const std::string& s) {
   if (i < s.size() && s[i] == '.') {
     ++i;
     int64_t p = 0;
-    if (i >= s.size() || !isdigit(static_cast<unsigned char>(s[i]))) fail("Format specifier missing precision");
-    while (i < s.size() && isdigit(static_cast<unsigned char>(s[i]))) p = std::min<int64_t>(p * 10 + (s[i++] - '0'), 1000);
+    if (i >= s.size() || !isdigit(static_cast<unsigned char>(s[i])))
+      fail("Format specifier missing precision");
+    while (i < s.size() && isdigit(static_cast<unsigned char>(s[i])))
+      p = std::min<int64_t>(p * 10 + (s[i++] - '0'), 1000);
     sp.precision = p;
   }
   if (i < s.size()) sp.type = s[i++];
@@ -323,13 +325,15 @@ std::string apply_spec(Renderer& r, const Value& v, const std::string& spec_text
   if (spec_text.empty()) return r.out_str(v);
   Spec sp = parse_spec(spec_text);
   if (v.is_number() && !(v.is_bool() && sp.type == 0)) {
-    if (v.is_integral() && (sp.type == 0 || std::string_view("bcdoxXn").find(sp.type) != std::string_view::npos))
+    if (v.is_integral() &&
+        (sp.type == 0 || std::string_view("bcdoxXn").find(sp.type) != std::string_view::npos))
       return pad(format_int(v.i(), sp), sp, '>');
     if (std::string_view("eEfFgG%").find(sp.type) == std::string_view::npos && sp.type != 0)
       fail("Unknown format code '{}' for object of type '{}'", sp.type, type_name(v));
     return pad(format_float(v.f(), sp), sp, '>');
   }
-  if (sp.type != 0 && sp.type != 's') fail("Unknown format code '{}' for object of type '{}'", sp.type, type_name(v));
+  if (sp.type != 0 && sp.type != 's')
+    fail("Unknown format code '{}' for object of type '{}'", sp.type, type_name(v));
   std::string s = r.out_str(v);
   if (sp.precision >= 0) s.resize(text::advance(s, 0, sp.precision));
   return pad(s, sp, '<');
@@ -500,9 +504,11 @@ std::string str_format(Renderer& r, const std::string& f, CallArgs& args) {
     if (head.empty()) {
       if (used_manual) fail("cannot switch from manual field specification to automatic field numbering");
       used_auto = true;
-      if (auto_idx >= args.pos.size()) fail("Replacement index {} out of range for positional args tuple", auto_idx);
+      if (auto_idx >= args.pos.size())
+        fail("Replacement index {} out of range for positional args tuple", auto_idx);
       v = args.pos[auto_idx++];
-    } else if (std::all_of(head.begin(), head.end(), [](char ch) { return isdigit(static_cast<unsigned char>(ch)); })) {
+    } else if (std::all_of(head.begin(), head.end(),
+                           [](char ch) { return isdigit(static_cast<unsigned char>(ch)); })) {
       if (used_auto) fail("cannot switch from automatic field numbering to manual field specification");
       used_manual = true;
       size_t k = head.size() > 9 ? SIZE_MAX : std::stoul(head);
@@ -523,8 +529,9 @@ std::string str_format(Renderer& r, const std::string& f, CallArgs& args) {
         size_t q = field.find(']', p);
         if (q == std::string::npos) fail("Missing ']' in format string");
         std::string key = field.substr(p + 1, q - p - 1);
-        bool digits = !key.empty() && key.size() < 18 &&
-                      std::all_of(key.begin(), key.end(), [](char ch) { return isdigit(static_cast<unsigned char>(ch)); });
+        bool digits = !key.empty() && key.size() < 18 && std::all_of(key.begin(), key.end(), [](char ch) {
+          return isdigit(static_cast<unsigned char>(ch));
+        });
         v = r.getitem(v, digits ? Value::integer(std::stoll(key)) : Value::string(key));
         p = q + 1;
       }

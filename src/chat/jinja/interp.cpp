@@ -22,7 +22,6 @@ std::string Renderer::render(const Body& body, const Value& context) {
     if (context.is_dict())
       for (auto& [k, v] : context.dict().items) root_->set(to_str(k), v);
     exec(body, root_, out);
-    if (getenv("HEARTH_JINJA_STEPS")) fprintf(stderr, "steps %lu\n", (unsigned long)budget.used());
   } catch (const Error& e) {
     root_.reset();
     throw Error(fmt::format("template error, line {}: {}", line_, e.what()));
@@ -56,8 +55,7 @@ Value Renderer::list(std::vector<Value> items, bool tuple) {
   return Value::make_list(std::move(items), tuple);
 }
 void Renderer::emit(std::string& out, std::string_view s) {
-  if (out.size() + s.size() > opts_.max_string)
-    fail("output too large (limit {} bytes)", opts_.max_string);
+  if (out.size() + s.size() > opts_.max_string) fail("output too large (limit {} bytes)", opts_.max_string);
   charge(s.size() / 64);
   out.append(s);
 }
@@ -68,8 +66,8 @@ void Renderer::fail_undefined(const Value& v) const {
 }
 
 Value Renderer::unsafe_attr(const Value& obj, std::string_view name) {
-  return Value::undefined(fmt::format("access to attribute '{}' of '{}' object is unsafe.", name, type_name(obj)),
-                          true);
+  return Value::undefined(
+      fmt::format("access to attribute '{}' of '{}' object is unsafe.", name, type_name(obj)), true);
 }
 
 std::string Renderer::out_str(const Value& v) const { return to_str(v); }
@@ -80,7 +78,8 @@ int64_t Renderer::to_int(const Value& v, std::string_view what) const {
   fail("{} must be an integer, not '{}'", what, type_name(v));
 }
 
-Bound Renderer::bind(CallArgs& args, std::string_view fname, std::initializer_list<std::string_view> names) const {
+Bound Renderer::bind(CallArgs& args, std::string_view fname,
+                     std::initializer_list<std::string_view> names) const {
   Bound b;
   b.v.resize(names.size());
   b.given.assign(names.size(), false);
@@ -208,7 +207,7 @@ Flow Renderer::exec_for(const Stmt& s, const ScopePtr& scope, std::string& out) 
   auto pos = std::make_shared<int64_t>(0);
   Value loop = Value::make_dict();
   DictObj& ld = loop.dict();
-  static const char* kFields[] = {"index",  "index0", "revindex", "revindex0", "first", "last",
+  static const char* kFields[] = {"index",  "index0", "revindex", "revindex0", "first",   "last",
                                   "length", "depth",  "depth0",   "previtem",  "nextitem"};
   for (const char* f : kFields) ld.set(Value::string(f), Value());
   ld.set(Value::string("cycle"), Value::function("cycle", [pos](Renderer&, CallArgs& a) -> Value {
@@ -274,7 +273,8 @@ void Renderer::assign(const Expr& target, Value v, const ScopePtr& scope) {
     std::vector<Value> parts = iterate(v);
     if (parts.size() < target.items.size())
       fail("not enough values to unpack (expected {}, got {})", target.items.size(), parts.size());
-    if (parts.size() > target.items.size()) fail("too many values to unpack (expected {})", target.items.size());
+    if (parts.size() > target.items.size())
+      fail("too many values to unpack (expected {})", target.items.size());
     for (size_t i = 0; i < parts.size(); ++i) assign(*target.items[i], std::move(parts[i]), scope);
   } else {
     fail("can't assign to this expression");

@@ -5,11 +5,10 @@
 // containers, trim_blocks, lstrip_blocks, loop controls, `{% generation %}`).
 // The room must not know about models, tokenizers or HTTP.
 #pragma once
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
 #include <ctime>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>

@@ -12,7 +12,8 @@ namespace {
 bool is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 bool is_name_start(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || static_cast<unsigned char>(c) >= 0x80;
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+         static_cast<unsigned char>(c) >= 0x80;
 }
 bool is_name_char(char c) { return is_name_start(c) || is_digit(c); }
 
@@ -76,14 +77,16 @@ class Lexer {
       line_pos_ = 0;
       line_ = 1;
     }
-    line_ += static_cast<int>(std::count(src_.begin() + static_cast<ptrdiff_t>(line_pos_),
-                                         src_.begin() + static_cast<ptrdiff_t>(std::min(pos, src_.size())), '\n'));
+    line_ +=
+        static_cast<int>(std::count(src_.begin() + static_cast<ptrdiff_t>(line_pos_),
+                                    src_.begin() + static_cast<ptrdiff_t>(std::min(pos, src_.size())), '\n'));
     line_pos_ = std::min(pos, src_.size());
     return line_;
   }
 
   size_t find_tag(size_t from) const {
-    for (size_t p = src_.find('{', from); p != std::string::npos && p + 1 < src_.size(); p = src_.find('{', p + 1)) {
+    for (size_t p = src_.find('{', from); p != std::string::npos && p + 1 < src_.size();
+         p = src_.find('{', p + 1)) {
       char c = src_[p + 1];
       if (c == '{' || c == '%' || c == '#') return p;
     }
@@ -234,8 +237,8 @@ class Lexer {
       } else if (c == '\'' || c == '"') {
         p = lex_string(p);
       } else {
-        static const char* kOps[] = {"//", "**", "==", "!=", ">=", "<=", "+", "-", "/", "*", "%", "~", "[", "]",
-                                     "(",  ")",  "{",  "}",  ">",  "<",  "=", ".", ":", "|", ",", ";"};
+        static const char* kOps[] = {"//", "**", "==", "!=", ">=", "<=", "+", "-", "/", "*", "%", "~", "[",
+                                     "]",  "(",  ")",  "{",  "}",  ">",  "<", "=", ".", ":", "|", ",", ";"};
         const char* op = nullptr;
         for (const char* o : kOps) {
           if (src_.compare(p, std::strlen(o), o) == 0) {
@@ -250,7 +253,8 @@ class Lexer {
           balance.push_back(s == "(" ? ')' : s == "[" ? ']' : '}');
         } else if (s == ")" || s == "]" || s == "}") {
           if (balance.empty()) error(p, fmt::format("unexpected '{}'", s));
-          if (balance.back() != s[0]) error(p, fmt::format("unexpected '{}', expected '{}'", s, balance.back()));
+          if (balance.back() != s[0])
+            error(p, fmt::format("unexpected '{}', expected '{}'", s, balance.back()));
           balance.pop_back();
         }
         push(Tok::Op, p, s);
@@ -322,7 +326,8 @@ class Lexer {
       }
     } else if (src_[p] == '0') {
       q = p + 1;
-      while (q + 1 < n && (src_[q] == '0' || (src_[q] == '_' && src_[q + 1] == '0'))) q += src_[q] == '_' ? 2 : 1;
+      while (q + 1 < n && (src_[q] == '0' || (src_[q] == '_' && src_[q + 1] == '0')))
+        q += src_[q] == '_' ? 2 : 1;
       if (q < n && src_[q] == '0') ++q;
     } else {
       q = digits(p);
@@ -412,7 +417,8 @@ class Lexer {
         default:
           if (e >= '0' && e <= '7') {
             uint32_t v = static_cast<uint32_t>(e - '0');
-            for (int i = 0; i < 2 && q < n && src_[q] >= '0' && src_[q] <= '7'; ++i) v = v * 8 + (src_[q++] - '0');
+            for (int i = 0; i < 2 && q < n && src_[q] >= '0' && src_[q] <= '7'; ++i)
+              v = v * 8 + (src_[q++] - '0');
             text::encode(v, out);
           } else {
             out += '\\';

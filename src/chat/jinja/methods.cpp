@@ -9,17 +9,18 @@ namespace hearth::jinja {
 namespace {
 
 const std::unordered_set<std::string_view> kStrMethods = {
-    "capitalize", "casefold", "center",     "count",      "endswith",     "find",         "format",
-    "index",      "isalnum",  "isalpha",    "isascii",    "isdecimal",    "isdigit",      "islower",
-    "isnumeric",  "isspace",  "istitle",    "isupper",    "join",         "ljust",        "lower",
-    "lstrip",     "partition", "removeprefix", "removesuffix", "replace",   "rfind",        "rindex",
-    "rjust",      "rpartition", "rsplit",   "rstrip",     "split",        "splitlines",   "startswith",
-    "strip",      "swapcase", "title",      "upper",      "zfill",        "format_map"};
+    "capitalize", "casefold",   "center",       "count",        "endswith",  "find",       "format",
+    "index",      "isalnum",    "isalpha",      "isascii",      "isdecimal", "isdigit",    "islower",
+    "isnumeric",  "isspace",    "istitle",      "isupper",      "join",      "ljust",      "lower",
+    "lstrip",     "partition",  "removeprefix", "removesuffix", "replace",   "rfind",      "rindex",
+    "rjust",      "rpartition", "rsplit",       "rstrip",       "split",     "splitlines", "startswith",
+    "strip",      "swapcase",   "title",        "upper",        "zfill",     "format_map"};
 const std::unordered_set<std::string_view> kListMethods = {"count", "index", "copy"};
-const std::unordered_set<std::string_view> kListMutating = {"append", "extend", "insert", "pop",
-                                                            "remove", "reverse", "sort", "clear"};
+const std::unordered_set<std::string_view> kListMutating = {"append", "extend",  "insert", "pop",
+                                                            "remove", "reverse", "sort",   "clear"};
 const std::unordered_set<std::string_view> kDictMethods = {"get", "items", "keys", "values", "copy"};
-const std::unordered_set<std::string_view> kDictMutating = {"pop", "popitem", "setdefault", "update", "clear"};
+const std::unordered_set<std::string_view> kDictMutating = {"pop", "popitem", "setdefault", "update",
+                                                            "clear"};
 
 const std::string& need_str(const Value& v, std::string_view what) {
   if (!v.is_string()) fail("{} must be str, not {}", what, type_name(v));
@@ -90,9 +91,11 @@ Value str_method(Renderer& r, const Value& obj, std::string_view name, CallArgs&
     int64_t maxsplit = b.has(1) ? r.to_int(b[1], "maxsplit") : -1;
     if (b.has(0) && !b[0].is_none()) {
       std::string sep = need_str(b[0], "separator");
-      return str_list(r, name == "split" ? text::split(s, &sep, maxsplit, r.opts().max_items) : text::rsplit(s, &sep, maxsplit, r.opts().max_items));
+      return str_list(r, name == "split" ? text::split(s, &sep, maxsplit, r.opts().max_items)
+                                         : text::rsplit(s, &sep, maxsplit, r.opts().max_items));
     }
-    return str_list(r, name == "split" ? text::split(s, nullptr, maxsplit, r.opts().max_items) : text::rsplit(s, nullptr, maxsplit, r.opts().max_items));
+    return str_list(r, name == "split" ? text::split(s, nullptr, maxsplit, r.opts().max_items)
+                                       : text::rsplit(s, nullptr, maxsplit, r.opts().max_items));
   }
   if (name == "splitlines") {
     auto b = r.bind(a, name, {"keepends"});
@@ -185,19 +188,22 @@ Value str_method(Renderer& r, const Value& obj, std::string_view name, CallArgs&
     auto b = r.bind(a, name, {"affix"});
     const std::string& x = need_str(b[0], "affix");
     if (name == "removeprefix" && s.compare(0, x.size(), x) == 0) return r.str(s.substr(x.size()));
-    if (name == "removesuffix" && !x.empty() && s.size() >= x.size() && s.compare(s.size() - x.size(), x.size(), x) == 0)
+    if (name == "removesuffix" && !x.empty() && s.size() >= x.size() &&
+        s.compare(s.size() - x.size(), x.size(), x) == 0)
       return r.str(s.substr(0, s.size() - x.size()));
     return obj;
   }
   r.bind(a, name, {});
   if (name == "isalnum") return Value::boolean(all_cps(s, text::is_alnum));
   if (name == "isalpha") return Value::boolean(all_cps(s, text::is_alpha));
-  if (name == "isdigit" || name == "isdecimal" || name == "isnumeric") return Value::boolean(all_cps(s, text::is_digit));
+  if (name == "isdigit" || name == "isdecimal" || name == "isnumeric")
+    return Value::boolean(all_cps(s, text::is_digit));
   if (name == "isspace") return Value::boolean(all_cps(s, text::is_space));
   if (name == "isascii") return Value::boolean(text::is_ascii(s));
   if (name == "islower") return Value::boolean(text::is_lower(s));
   if (name == "isupper") return Value::boolean(text::is_upper(s));
-  if (name == "istitle") return Value::boolean(!s.empty() && text::py_title(s) == s && text::upper(s) != text::lower(s));
+  if (name == "istitle")
+    return Value::boolean(!s.empty() && text::py_title(s) == s && text::upper(s) != text::lower(s));
   fail("'str' object has no attribute '{}'", name);
 }
 

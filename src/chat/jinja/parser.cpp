@@ -76,7 +76,8 @@ class Parser {
     return n;
   }
   void expect_block_end() {
-    if (cur().kind != Tok::BlockEnd) error(fmt::format("expected end of statement block, got {}", describe(cur())));
+    if (cur().kind != Tok::BlockEnd)
+      error(fmt::format("expected end of statement block, got {}", describe(cur())));
     next();
   }
 
@@ -147,7 +148,8 @@ class Parser {
         s->line = tk.line;
         next();
         s->expr = parse_tuple(false, true, {}, false);
-        if (cur().kind != Tok::VarEnd) error(fmt::format("expected end of print statement, got {}", describe(cur())));
+        if (cur().kind != Tok::VarEnd)
+          error(fmt::format("expected end of print statement, got {}", describe(cur())));
         next();
         body.push_back(std::move(s));
       } else if (tk.kind == Tok::BlockBegin) {
@@ -166,7 +168,8 @@ class Parser {
   }
 
   // Parses a body up to one of `ends`; the end tag's block end is consumed when `close` is set.
-  Body sub_body(std::initializer_list<std::string_view> ends, std::string* which = nullptr, bool close = true) {
+  Body sub_body(std::initializer_list<std::string_view> ends, std::string* which = nullptr,
+                bool close = true) {
     std::string w;
     Body b = parse_body(ends, &w);
     if (which) *which = w;
@@ -333,7 +336,8 @@ class Parser {
   }
 
   // ---- assignment targets ----
-  ExprPtr parse_assign_target(bool with_tuple, std::initializer_list<std::string_view> extra_end, bool with_ns) {
+  ExprPtr parse_assign_target(bool with_tuple, std::initializer_list<std::string_view> extra_end,
+                              bool with_ns) {
     ExprPtr t;
     if (with_tuple) {
       t = parse_tuple(true, true, extra_end, false, with_ns);
@@ -436,9 +440,8 @@ class Parser {
     ExprPtr first = parse_math1();
     auto cmp = node(ExprKind::Compare, line);
     while (true) {
-      if (cur().kind == Tok::Op &&
-          (cur().text == "==" || cur().text == "!=" || cur().text == "<" || cur().text == "<=" ||
-           cur().text == ">" || cur().text == ">=")) {
+      if (cur().kind == Tok::Op && (cur().text == "==" || cur().text == "!=" || cur().text == "<" ||
+                                    cur().text == "<=" || cur().text == ">" || cur().text == ">=")) {
         cmp->ops.push_back(cur().text);
         next();
       } else if (is_name("in")) {
@@ -691,7 +694,8 @@ class Parser {
         next();
         c.kwargs.emplace_back(std::move(key), parse_expression(true));
       } else {
-        if (c.dyn_args || c.dyn_kwargs || !c.kwargs.empty()) error("invalid syntax for function call expression");
+        if (c.dyn_args || c.dyn_kwargs || !c.kwargs.empty())
+          error("invalid syntax for function call expression");
         c.args.push_back(parse_expression(true));
       }
       need_comma = true;
@@ -732,9 +736,9 @@ class Parser {
     auto e = node(ExprKind::Test, line);
     e->name = expect_name();
     while (skip_op(".")) {
-        e->name.push_back('.');
-        e->name.append(expect_name());
-      }
+      e->name.push_back('.');
+      e->name.append(expect_name());
+    }
     if (is_op("(")) {
       parse_call_args(e->call);
     } else if ((cur().kind == Tok::Name || cur().kind == Tok::String || cur().kind == Tok::Int ||

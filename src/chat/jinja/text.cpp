@@ -93,7 +93,8 @@ bool char_at(std::string_view s, int64_t i, std::string& out) {
   return true;
 }
 
-std::string slice(std::string_view s, int64_t start, bool has_start, int64_t stop, bool has_stop, int64_t step) {
+std::string slice(std::string_view s, int64_t start, bool has_start, int64_t stop, bool has_stop,
+                  int64_t step) {
   if (step == 0) fail("slice step cannot be zero");
   const bool ascii = is_ascii(s);
   auto n = static_cast<int64_t>(ascii ? s.size() : length(s));
@@ -306,7 +307,8 @@ static void for_each_word(std::string_view s, F f) {
   }
 }
 
-std::vector<std::string> split(std::string_view s, const std::string* sep, int64_t maxsplit, size_t max_parts) {
+std::vector<std::string> split(std::string_view s, const std::string* sep, int64_t maxsplit,
+                               size_t max_parts) {
   std::vector<std::string> out;
   if (sep) {
     if (sep->empty()) fail("empty separator");
@@ -331,7 +333,8 @@ std::vector<std::string> split(std::string_view s, const std::string* sep, int64
   return out;
 }
 
-std::vector<std::string> rsplit(std::string_view s, const std::string* sep, int64_t maxsplit, size_t max_parts) {
+std::vector<std::string> rsplit(std::string_view s, const std::string* sep, int64_t maxsplit,
+                                size_t max_parts) {
   if (maxsplit < 0 || static_cast<uint64_t>(maxsplit) >= max_parts) return split(s, sep, -1, max_parts);
   std::vector<std::string> out;
   if (sep) {

@@ -20,7 +20,8 @@ bool is_ascii(std::string_view s);
 // Python s[i] for a code point index (negative counts from the end); false when out of range.
 bool char_at(std::string_view s, int64_t i, std::string& out);
 // Python s[start:stop:step] over code points; a missing bound is given as `has_* = false`.
-std::string slice(std::string_view s, int64_t start, bool has_start, int64_t stop, bool has_stop, int64_t step);
+std::string slice(std::string_view s, int64_t start, bool has_start, int64_t stop, bool has_stop,
+                  int64_t step);
 std::string reverse(std::string_view s);
 uint32_t upper_cp(uint32_t cp);
 uint32_t lower_cp(uint32_t cp);
@@ -46,8 +47,10 @@ enum class Side { both, left, right };
 std::string strip(std::string_view s, const std::string* chars, Side side);
 // split(sep, maxsplit): sep == nullptr splits on whitespace runs. Throws on an empty separator or
 // when there would be more than `max_parts` parts.
-std::vector<std::string> split(std::string_view s, const std::string* sep, int64_t maxsplit, size_t max_parts);
-std::vector<std::string> rsplit(std::string_view s, const std::string* sep, int64_t maxsplit, size_t max_parts);
+std::vector<std::string> split(std::string_view s, const std::string* sep, int64_t maxsplit,
+                               size_t max_parts);
+std::vector<std::string> rsplit(std::string_view s, const std::string* sep, int64_t maxsplit,
+                                size_t max_parts);
 std::vector<std::string> splitlines(std::string_view s, bool keepends, size_t max_parts);
 // Calls f(line) for each line of s.splitlines() (no allocation per line).
 template <typename F>

@@ -2,9 +2,9 @@
 
 #include <algorithm>
 #include <charconv>
-#include <unordered_set>
 #include <cmath>
 #include <cstring>
+#include <unordered_set>
 
 #include "base/error.h"
 #include "chat/jinja/text.h"
@@ -93,7 +93,9 @@ Value Value::make_dict(bool is_namespace) {
   v.o_ = std::move(d);
   return v;
 }
-Value Value::function(std::string name, NativeFn fn) { return function(std::move(name), std::move(fn), Value(), false); }
+Value Value::function(std::string name, NativeFn fn) {
+  return function(std::move(name), std::move(fn), Value(), false);
+}
 Value Value::function(std::string name, NativeFn fn, Value self, bool is_macro) {
   Value v;
   v.t_ = Type::Func;
@@ -239,7 +241,8 @@ Value convert(const J& j, int depth) {
     }
     case nlohmann::json::value_t::object: {
       Value d = Value::make_dict();
-      for (auto it = j.begin(); it != j.end(); ++it) d.dict().set(Value::string(it.key()), convert(*it, depth + 1));
+      for (auto it = j.begin(); it != j.end(); ++it)
+        d.dict().set(Value::string(it.key()), convert(*it, depth + 1));
       return d;
     }
     default:

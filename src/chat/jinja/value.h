@@ -2,11 +2,10 @@
 // ordering, str() and repr()). Strings are immutable and shared; lists and dicts are shared by
 // reference like Python objects. Values never refer to anything outside the template's context.
 #pragma once
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -36,6 +35,24 @@ class Value {
   enum class Type : uint8_t { Undefined, None, Bool, Int, Float, String, List, Dict, Func };
 
   Value() = default;  // undefined
+  Value(const Value&) = default;
+  Value& operator=(const Value&) = default;
+  // A moved-from value is undefined (never a container without its object).
+  Value(Value&& o) noexcept : t_(o.t_), unsafe_(o.unsafe_), n_(o.n_), o_(std::move(o.o_)) {
+    o.t_ = Type::Undefined;
+    o.unsafe_ = false;
+  }
+  Value& operator=(Value&& o) noexcept {
+    if (this != &o) {
+      t_ = o.t_;
+      unsafe_ = o.unsafe_;
+      n_ = o.n_;
+      o_ = std::move(o.o_);
+      o.t_ = Type::Undefined;
+      o.unsafe_ = false;
+    }
+    return *this;
+  }
   // An undefined value; `hint` names what was missing ("'x' is undefined"). An unsafe undefined
   // (a forbidden attribute) raises a security error when used.
   static Value undefined(std::string hint, bool unsafe = false);
@@ -108,9 +125,9 @@ struct StringHash {
 };
 
 struct DictObj : Object {
-  std::vector<std::pair<Value, Value>> items;  // insertion order
+  std::vector<std::pair<Value, Value>> items;                                  // insertion order
   std::unordered_map<std::string, size_t, StringHash, std::equal_to<>> index;  // string key -> position
-  bool ns = false;                                // a namespace() object
+  bool ns = false;                                                             // a namespace() object
   const Value* find(const Value& key) const;
   const Value* find(std::string_view key) const;
   void set(Value key, Value v);
@@ -139,8 +156,8 @@ Value from_json(const nlohmann::json& j);
 bool truthy(const Value& v);
 bool equal(const Value& a, const Value& b);
 bool less(const Value& a, const Value& b);  // throws TypeError-like errors for unorderable types
-std::string type_name(const Value& v);       // Python's type name: 'str', 'int', 'dict', ...
-std::string to_str(const Value& v);          // str(v); undefined -> ""
+std::string type_name(const Value& v);      // Python's type name: 'str', 'int', 'dict', ...
+std::string to_str(const Value& v);         // str(v); undefined -> ""
 std::string repr(const Value& v);
 std::string float_repr(double d);  // Python repr(float)
 // Does `root` (deeply) contain the container `target`? Used to refuse reference cycles.

@@ -2,9 +2,10 @@
 // Everything here has internal linkage so no AVX-512 code can be merged into a baseline translation
 // unit by the linker; never include this header outside x86/avx512/.
 #pragma once
-// GCC 12 reports its own _mm256_undefined_* (used by the 512-bit extracts) as uninitialized.
+// GCC 12 reports its own _mm256_undefined_* (used by the 512-bit extracts) as (maybe) uninitialized.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 #pragma GCC diagnostic pop
 
