@@ -117,7 +117,8 @@ int run(const Opts& o) {
   opt.imatrix = im.get();
   opt.on_tensor = [](const quantize::TensorReport& r) { print_tensor(r, false); };
   opt.cancelled = [] { return g_signal.load() != 0; };
-  fmt::print("quantizing {} to {} ({}) with {} threads\n", in, policy.name(), o.out, opt.threads);
+  fmt::print("quantizing {} to {} as {} with {} thread{}\n", in, o.out, policy.name(), opt.threads,
+             opt.threads == 1 ? "" : "s");
   std::fflush(stdout);
 
   quantize::Result res;

@@ -61,7 +61,7 @@ struct Options {
   const Imatrix* imatrix = nullptr;                    // optional
   std::function<void(const TensorReport&)> on_tensor;  // after each tensor is written
   std::function<bool()> cancelled;                     // polled between steps; true stops (Error)
-  uint64_t step_elements = uint64_t{1} << 22;          // elements converted per step (bounds memory)
+  uint64_t step_elements = uint64_t{1} << 20;          // elements converted per step (bounds memory)
 };
 
 struct Result {

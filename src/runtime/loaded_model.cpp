@@ -116,7 +116,7 @@ GenerateResult Session::generate(const std::vector<int32_t>& prompt, sample::Sam
     tokens.push_back(id);
     const std::string piece = dec.push(id);
     auto s = stop.feed(piece);
-    if (!s.text.empty()) go = on_text(s.text);
+    go = on_text(s.text);  // also with no text: the caller's chance to cancel every token
     if (s.stopped) {
       r.finish = FinishReason::Stop;
       break;

@@ -72,7 +72,7 @@ class Session {
 
   // Processes `prompt` (reusing the cached common prefix), then samples up to max_tokens tokens,
   // calling on_text with text as it becomes printable (whole UTF-8 characters, stop strings held
-  // back). on_text returns false to cancel. The generated tokens stay cached.
+  // back; called once per token, possibly with no text). on_text returns false to cancel. The generated tokens stay cached.
   GenerateResult generate(const std::vector<int32_t>& prompt, sample::Sampler& sampler, const GenerateOptions& opt,
                           const std::function<bool(const std::string&)>& on_text);
   const std::vector<int32_t>& tokens() const { return cached_; }

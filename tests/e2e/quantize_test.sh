@@ -88,7 +88,7 @@ step "bad arguments give clear errors"
 if "$HEARTH" quantize "$SRC_MODEL" "$tmp/x.gguf" Q7_Z >"$tmp/bad.log" 2>&1; then fail "unknown type accepted"; fi
 grep -q "unknown quantization type 'Q7_Z'" "$tmp/bad.log" || fail "unclear error for an unknown type"
 if "$HEARTH" quantize "$tmp/missing.gguf" "$tmp/x.gguf" Q4_0 >"$tmp/bad.log" 2>&1; then fail "missing input accepted"; fi
-grep -q "not found" "$tmp/bad.log" || fail "unclear error for a missing input"
+grep -qiE "not found|no such file" "$tmp/bad.log" || fail "unclear error for a missing input"
 if "$HEARTH" quantize "$SRC_MODEL" "$tmp/no/such/dir/x.gguf" Q4_0 >"$tmp/bad.log" 2>&1; then fail "missing dir accepted"; fi
 grep -q "cannot create" "$tmp/bad.log" || fail "unclear error for a missing directory"
 if [[ $(id -u) -ne 0 ]]; then

@@ -44,13 +44,18 @@ class Value {
   }
   Value& operator=(Value&& o) noexcept {
     if (this != &o) {
-      t_ = o.t_;
-      unsafe_ = o.unsafe_;
-      n_ = o.n_;
-      o_ = std::move(o.o_);
+      // Take everything from `o` before releasing our old object, which may own `o`.
+      Type t = o.t_;
+      bool u = o.unsafe_;
+      auto n = o.n_;
+      std::shared_ptr<Object> p = std::move(o.o_);
       o.t_ = Type::Undefined;
       o.unsafe_ = false;
-    }
+      t_ = t;
+      unsafe_ = u;
+      n_ = n;
+      o_.swap(p);
+    }  // `p` (our old object) is released here
     return *this;
   }
   // An undefined value; `hint` names what was missing ("'x' is undefined"). An unsafe undefined
