@@ -53,5 +53,6 @@ void axpy_f32(int64_t n, float a, const float* x, float* y);
 constexpr int kFloatTileRows = 4, kFloatTileCols = 4;
 constexpr int kQ32TileRows = 16, kQ32TileCols = 16;
 constexpr int kKTileRows = 16, kKTileCols = 16;
+constexpr int kKTileColsNarrow = 8;  // Q3_K, Q5_K: their extra bit plane leaves fewer registers
 
 }  // namespace hearth::kernels::avx512

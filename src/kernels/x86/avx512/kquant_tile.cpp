@@ -337,33 +337,33 @@ struct KernK16 {
 
 // Groups of 16 rows through the transposed kernel (when the row offsets fit the 32-bit gather
 // indices), the remaining rows through the row-blocked one.
-template <class T, TileFn rows4>
+template <class T, TileFn rows4, int TC>
 void tile16(int64_t n, int nr, int nc, const void* w, uint64_t ws, const void* x, uint64_t xs, float* out,
             int64_t os) {
   const auto* wb = static_cast<const uint8_t*>(w);
   int r0 = 0;
   if (ws * 15 < (1ull << 31)) {
     for (; r0 + 16 <= nr; r0 += 16)
-      tile_cols<KernK16<T>, 16, kKTileCols>(n / 256, wb + r0 * ws, ws, static_cast<const uint8_t*>(x), xs,
-                                            out + r0, os, nc);
+      tile_cols<KernK16<T>, 16, TC>(n / 256, wb + r0 * ws, ws, static_cast<const uint8_t*>(x), xs, out + r0,
+                                    os, nc);
   }
   if (r0 < nr) rows4(n, nr - r0, nc, wb + r0 * ws, ws, x, xs, out + r0, os);
 }
 
 }  // namespace
 
-#define HEARTH_KQ16(name, T)                                                                              \
+#define HEARTH_KQ16(name, T, TC)                                                                          \
   void dot_tile_##name(int64_t n, int nr, int nc, const void* w, uint64_t ws, const void* x, uint64_t xs, \
                        float* out, int64_t os) {                                                          \
-    tile16<T, dot_tile_rows4_##name>(n, nr, nc, w, ws, x, xs, out, os);                                   \
+    tile16<T, dot_tile_rows4_##name, TC>(n, nr, nc, w, ws, x, xs, out, os);                               \
   }
 
-HEARTH_KQ16(q2_k, Q2_KT)
-HEARTH_KQ16(q3_k, Q3_KT)
-HEARTH_KQ16(q4_k, Q4_KT)
-HEARTH_KQ16(q5_k, Q5_KT)
-HEARTH_KQ16(q6_k, Q6_KT)
-HEARTH_KQ16(iq4_xs, IQ4_XST)
+HEARTH_KQ16(q2_k, Q2_KT, kKTileCols)
+HEARTH_KQ16(q3_k, Q3_KT, kKTileColsNarrow)
+HEARTH_KQ16(q4_k, Q4_KT, kKTileCols)
+HEARTH_KQ16(q5_k, Q5_KT, kKTileColsNarrow)
+HEARTH_KQ16(q6_k, Q6_KT, kKTileCols)
+HEARTH_KQ16(iq4_xs, IQ4_XST, kKTileCols)
 #undef HEARTH_KQ16
 
 }  // namespace hearth::kernels::avx512

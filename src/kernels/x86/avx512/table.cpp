@@ -43,9 +43,9 @@ KernelTable make_avx512_table() {
   set(Type::Q8_0, vec_dot_q8_0, dot_tile_q8_0, qr, qc);
   set(Type::IQ4_NL, vec_dot_iq4_nl, dot_tile_iq4_nl, qr, qc);
   set(Type::Q2_K, vec_dot_q2_k, dot_tile_q2_k, kr, kc);
-  set(Type::Q3_K, vec_dot_q3_k, dot_tile_q3_k, kr, kc);
+  set(Type::Q3_K, vec_dot_q3_k, dot_tile_q3_k, kr, kKTileColsNarrow);
   set(Type::Q4_K, vec_dot_q4_k, dot_tile_q4_k, kr, kc);
-  set(Type::Q5_K, vec_dot_q5_k, dot_tile_q5_k, kr, kc);
+  set(Type::Q5_K, vec_dot_q5_k, dot_tile_q5_k, kr, kKTileColsNarrow);
   set(Type::Q6_K, vec_dot_q6_k, dot_tile_q6_k, kr, kc);
   set(Type::IQ4_XS, vec_dot_iq4_xs, dot_tile_iq4_xs, kr, kc);
   t.dot_f32 = avx512::dot_f32;
