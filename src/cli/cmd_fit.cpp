@@ -204,7 +204,8 @@ Hardware resolve_hardware(const Opts& o) {
   po.vulkan = po.nvml = !o.no_gpu && o.gpu.empty() && o.vram.empty();
   const auto probe = runtime::probe_hardware(po);
   std::optional<runtime::HwMatch> table_gpu;
-  if (o.no_gpu && (!o.gpu.empty() || !o.vram.empty())) fail("--no-gpu cannot be combined with --gpu or --vram");
+  if (o.no_gpu && (!o.gpu.empty() || !o.vram.empty()))
+    fail("--no-gpu cannot be combined with --gpu or --vram");
   if (!o.no_gpu) {
     if (!o.gpu.empty()) {
       table_gpu = runtime::find_hardware(o.gpu);
@@ -219,7 +220,8 @@ Hardware resolve_hardware(const Opts& o) {
       hw.gpu = runtime::gpu_from_probe(*g);
       if (o.gpu_bandwidth > 0) hw.gpu->bandwidth = o.gpu_bandwidth * 1e9;
       if (hw.gpu->source.find("guessed") != std::string::npos)
-        hw.notes.push_back(fmt::format("{} is not in the table: its speed is a guess (--gpu-bandwidth sets it)", g->name));
+        hw.notes.push_back(
+            fmt::format("{} is not in the table: its speed is a guess (--gpu-bandwidth sets it)", g->name));
     } else if (o.gpu_bandwidth > 0) {
       fail("--gpu-bandwidth needs a GPU: none was found (give --gpu NAME or --vram SIZE)");
     }
@@ -255,8 +257,15 @@ Hardware resolve_hardware(const Opts& o) {
     bw_how = "measured";
   }
   if (!o.no_measure) flops = runtime::measure_cpu_matmul_flops(o.threads);
+  if (!apple && o.ram_bandwidth.empty() && probe.cpu.load_average > probe.cpu.physical_cores)
+    hw.notes.push_back(
+        fmt::format("this machine is busy (load average {:.1f} on {} cores): what runs on the CPU will be "
+                    "slower than predicted{}",
+                    probe.cpu.load_average, probe.cpu.physical_cores,
+                    o.no_measure ? "" : ", and the measurements may be low"));
   hw.cpu = runtime::cpu_device(probe.cpu, ram, bw, flops);
-  hw.cpu.source = fmt::format("RAM {}; bandwidth {}; compute {}", ram_how, bw_how, flops > 0 ? "measured" : "estimated");
+  hw.cpu.source =
+      fmt::format("RAM {}; bandwidth {}; compute {}", ram_how, bw_how, flops > 0 ? "measured" : "estimated");
   return hw;
 }
 
@@ -283,26 +292,28 @@ std::string params_words(uint64_t n) {
 // One line saying what the plan means.
 std::string headline(const Plan& p) {
   const int64_t L = p.n_layer;
-  if (!p.fits)
-    return fmt::format("does not fit: needs {}, you have {} ({})", gb(p.gpu.total() + p.cpu.total()),
-                       gb(p.gpu_capacity + p.cpu_capacity), p.problem);
+  if (!p.fits) return "does not fit: " + p.problem;
   if (p.has_gpu && p.gpu_layers == L)
     return fmt::format("fits entirely on the GPU at {} tokens, ~{} tok/s (prompts ~{} tok/s)", p.n_ctx,
                        tok_s(p.tg_tok_s), tok_s(p.pp_tok_s));
   if (p.has_gpu && p.gpu_layers > 0)
-    return fmt::format("{} of {} layers on the GPU, the rest in system RAM: expect ~{} tok/s (prompts ~{} tok/s)",
-                       p.gpu_layers, L, tok_s(p.tg_tok_s), tok_s(p.pp_tok_s));
+    return fmt::format(
+        "{} of {} layers on the GPU, the rest in system RAM: expect ~{} tok/s (prompts ~{} tok/s)",
+        p.gpu_layers, L, tok_s(p.tg_tok_s), tok_s(p.pp_tok_s));
   if (p.has_gpu)
-    return fmt::format("no layer fits on the GPU: runs on the CPU from system RAM, expect ~{} tok/s (prompts ~{} tok/s)",
-                       tok_s(p.tg_tok_s), tok_s(p.pp_tok_s));
-  return fmt::format("runs on the CPU from system RAM at {} tokens: expect ~{} tok/s (prompts ~{} tok/s)", p.n_ctx,
-                     tok_s(p.tg_tok_s), tok_s(p.pp_tok_s));
+    return fmt::format(
+        "no layer fits on the GPU: runs on the CPU from system RAM, expect ~{} tok/s (prompts ~{} tok/s)",
+        tok_s(p.tg_tok_s), tok_s(p.pp_tok_s));
+  return fmt::format("runs on the CPU from system RAM at {} tokens: expect ~{} tok/s (prompts ~{} tok/s)",
+                     p.n_ctx, tok_s(p.tg_tok_s), tok_s(p.pp_tok_s));
 }
 
 std::string short_outcome(const Plan& p) {
   if (!p.fits) return fmt::format("still does not fit ({})", p.problem);
-  if (p.has_gpu && p.gpu_layers == p.n_layer) return fmt::format("fits entirely on the GPU, ~{} tok/s", tok_s(p.tg_tok_s));
-  if (p.has_gpu) return fmt::format("{} of {} layers on the GPU, ~{} tok/s", p.gpu_layers, p.n_layer, tok_s(p.tg_tok_s));
+  if (p.has_gpu && p.gpu_layers == p.n_layer)
+    return fmt::format("fits entirely on the GPU, ~{} tok/s", tok_s(p.tg_tok_s));
+  if (p.has_gpu)
+    return fmt::format("{} of {} layers on the GPU, ~{} tok/s", p.gpu_layers, p.n_layer, tok_s(p.tg_tok_s));
   return fmt::format("fits in RAM, ~{} tok/s", tok_s(p.tg_tok_s));
 }
 
@@ -339,9 +350,10 @@ std::vector<gguf::TensorInfo> requantized(const ModelHeader& h, const std::strin
   return out;
 }
 
-std::vector<Suggestion> suggestions(const ModelHeader& h, const runtime::ModelCost& cost, const PlanRequest& req,
-                                    const Plan& p) {
+std::vector<Suggestion> suggestions(const ModelHeader& h, const runtime::ModelCost& cost,
+                                    const PlanRequest& req, const Plan& p) {
   std::vector<Suggestion> out;
+  out.reserve(8);  // `best` below points into it
   const bool full = p.fits && (!p.has_gpu || p.gpu_layers == p.n_layer);
   if (full || req.gpu_layers >= 0) return out;
   // A shorter context.
@@ -355,15 +367,15 @@ std::vector<Suggestion> suggestions(const ModelHeader& h, const runtime::ModelCo
     out.push_back({fmt::format("--ctx {}", r.n_ctx), runtime::plan(cost, r)});
   }
   // A smaller KV cache.
+  const Plan* best = &p;
   for (auto ct : {runtime::CacheType::Q8_0, runtime::CacheType::Q4_0}) {
     if (runtime::cache_bytes_per_element(ct) >= runtime::cache_bytes_per_element(req.cache_type)) continue;
     PlanRequest r = req;
     r.cache_type = ct;
     Plan q = runtime::plan(cost, r);
-    if (better(p, q)) {
-      out.push_back({fmt::format("--cache-type {}", runtime::cache_type_name(ct)), std::move(q)});
-      break;
-    }
+    if (!better(*best, q)) continue;
+    out.push_back({fmt::format("--cache-type {}", runtime::cache_type_name(ct)), std::move(q)});
+    best = &out.back().plan;
   }
   // A smaller quantization of the same model.
   for (const char* mix : {"Q4_K_M", "Q3_K_M", "Q2_K"}) {
@@ -386,7 +398,10 @@ std::vector<Suggestion> suggestions(const ModelHeader& h, const runtime::ModelCo
 // ---- Output.
 
 nlohmann::json use_json(const runtime::DeviceUse& u) {
-  return {{"weights", u.weights}, {"kv_cache", u.kv_cache}, {"compute", u.compute}, {"overhead", u.overhead},
+  return {{"weights", u.weights},
+          {"kv_cache", u.kv_cache},
+          {"compute", u.compute},
+          {"overhead", u.overhead},
           {"total", u.total()}};
 }
 
@@ -424,11 +439,15 @@ nlohmann::json plan_json(const Plan& p) {
 
 void print_table(const Plan& p) {
   auto row = [&](const char* what, uint64_t g, uint64_t c) {
-    if (p.has_gpu) fmt::print("  {:<10} {:>12} {:>12}\n", what, human_bytes(g), human_bytes(c));
-    else fmt::print("  {:<10} {:>12}\n", what, human_bytes(c));
+    if (p.has_gpu)
+      fmt::print("  {:<10} {:>12} {:>12}\n", what, human_bytes(g), human_bytes(c));
+    else
+      fmt::print("  {:<10} {:>12}\n", what, human_bytes(c));
   };
-  if (p.has_gpu) fmt::print("  {:<10} {:>12} {:>12}\n", "", "GPU", "CPU");
-  else fmt::print("  {:<10} {:>12}\n", "", "CPU");
+  if (p.has_gpu)
+    fmt::print("  {:<10} {:>12} {:>12}\n", "", "GPU", "CPU");
+  else
+    fmt::print("  {:<10} {:>12}\n", "", "CPU");
   row("weights", p.gpu.weights, p.cpu.weights);
   row("KV cache", p.gpu.kv_cache, p.cpu.kv_cache);
   row("buffers", p.gpu.compute, p.cpu.compute);
@@ -482,14 +501,18 @@ int run(const Opts& o) {
                hw.gpu->bandwidth / 1e9, hw.gpu->source);
   else
     fmt::print("GPU      none{}\n", o.no_gpu ? " (--no-gpu)" : " found");
-  fmt::print("CPU      {}: {} of RAM, {:.1f} GB/s, {:.0f} GFLOP/s [{}]\n", hw.cpu.name, human_bytes(hw.cpu.memory),
-             hw.cpu.bandwidth / 1e9, hw.cpu.flops_q / 1e9, hw.cpu.source);
-  fmt::print("context  {} tokens{}, KV cache {}\n", p.n_ctx, p.n_seq > 1 ? fmt::format(" x {} sequences", p.n_seq) : "",
+  fmt::print("CPU      {}: {} of RAM, {:.1f} GB/s, {:.0f} GFLOP/s [{}]\n", hw.cpu.name,
+             human_bytes(hw.cpu.memory), hw.cpu.bandwidth / 1e9, hw.cpu.flops_q / 1e9, hw.cpu.source);
+  fmt::print("context  {} tokens{}, KV cache {}\n", p.n_ctx,
+             p.n_seq > 1 ? fmt::format(" x {} sequences", p.n_seq) : "",
              runtime::cache_type_name(p.cache_type));
   for (const auto& n : hw.notes) fmt::print("note     {}\n", n);
   fmt::print("\n{}\n", headline(p));
   if (p.has_gpu) {
-    if (p.max_ctx_full_gpu > 0)
+    if (p.max_ctx_full_gpu >= std::max(h.hp.n_ctx_train, p.n_ctx))
+      fmt::print("  the whole model fits on the GPU even with its full context of {} tokens\n",
+                 p.max_ctx_full_gpu);
+    else if (p.max_ctx_full_gpu > 0)
       fmt::print("  the whole model fits on the GPU with up to {} tokens of context\n", p.max_ctx_full_gpu);
     else
       fmt::print("  the weights alone are larger than the GPU's memory\n");
@@ -507,24 +530,33 @@ int run(const Opts& o) {
 
 HEARTH_COMMAND(42, [](CLI::App& app) {
   auto o = std::make_shared<Opts>();
-  auto* c = app.add_subcommand("fit", "will a model fit this machine (or the hardware named), and how fast will it run?");
-  c->add_option("model", o->model, "model: GGUF path, store name or URL (only the header is read)")->required();
-  c->add_option("-c,--ctx", o->ctx, "context tokens per sequence (default: the model's, at most 4096; 0: the model's)")
+  auto* c = app.add_subcommand(
+      "fit", "will a model fit this machine (or the hardware named), and how fast will it run?");
+  c->add_option("model", o->model, "model: GGUF path, store name or URL (only the header is read)")
+      ->required();
+  c->add_option("-c,--ctx", o->ctx,
+                "context tokens per sequence (default: the model's, at most 4096; 0: the model's)")
       ->check(CLI::Range(int64_t{0}, int64_t{1} << 24));
-  c->add_option("--parallel", o->parallel, "parallel sequences, each with its own context")->check(CLI::Range(1, 1024));
-  c->add_option("-b,--batch", o->batch, "prompt tokens per forward pass")->check(CLI::Range(int64_t{1}, int64_t{65536}));
+  c->add_option("--parallel", o->parallel, "parallel sequences, each with its own context")
+      ->check(CLI::Range(1, 1024));
+  c->add_option("-b,--batch", o->batch, "prompt tokens per forward pass")
+      ->check(CLI::Range(int64_t{1}, int64_t{65536}));
   c->add_option("--cache-type", o->cache_type, "KV cache type: f16, q8_0 or q4_0");
-  c->add_option("--gpu", o->gpu, "plan for this GPU from the table, e.g. \"RTX 3060 12GB\", \"M2 Max 64GB\" (hw --list)");
+  c->add_option("--gpu", o->gpu,
+                "plan for this GPU from the table, e.g. \"RTX 3060 12GB\", \"M2 Max 64GB\" (hw --list)");
   c->add_option("--vram", o->vram, "GPU memory, e.g. 12GiB (with --gpu: overrides the table's)");
-  c->add_option("--gpu-bandwidth", o->gpu_bandwidth, "GPU memory bandwidth, GB/s")->check(CLI::Range(1.0, 100000.0));
+  c->add_option("--gpu-bandwidth", o->gpu_bandwidth, "GPU memory bandwidth, GB/s")
+      ->check(CLI::Range(1.0, 100000.0));
   c->add_flag("--no-gpu", o->no_gpu, "plan for the CPU only");
   c->add_option("--ram", o->ram, "system RAM, e.g. 32GiB (default: what is available now)");
   c->add_option("--ram-bandwidth", o->ram_bandwidth,
                 "RAM read bandwidth in GB/s, or a memory type (\"DDR5-6000\"); default: measured");
-  c->add_option("--gpu-layers", o->gpu_layers, "force this many layers on the GPU")->check(CLI::Range(0, 100000));
+  c->add_option("--gpu-layers", o->gpu_layers, "force this many layers on the GPU")
+      ->check(CLI::Range(0, 100000));
   c->add_option("-t,--threads", o->threads, "threads for the measurements (default: physical cores)")
       ->check(CLI::Range(0, 1024));
-  c->add_flag("--no-measure", o->no_measure, "do not measure this machine (estimate its bandwidth and compute)");
+  c->add_flag("--no-measure", o->no_measure,
+              "do not measure this machine (estimate its bandwidth and compute)");
   c->add_flag("--json", o->json, "print the plan as JSON");
   return std::function<int()>([o] { return run(*o); });
 });

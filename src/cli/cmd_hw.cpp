@@ -30,9 +30,12 @@ std::string join(const std::vector<std::string>& v, const char* sep) {
 
 const char* kind_name(runtime::HwKind k) {
   switch (k) {
-    case runtime::HwKind::Gpu: return "gpu";
-    case runtime::HwKind::Apple: return "apple";
-    case runtime::HwKind::Memory: return "memory";
+    case runtime::HwKind::Gpu:
+      return "gpu";
+    case runtime::HwKind::Apple:
+      return "apple";
+    case runtime::HwKind::Memory:
+      return "memory";
   }
   return "?";
 }
@@ -56,8 +59,8 @@ int list_table(bool json) {
     const std::string mem = h.kind == runtime::HwKind::Memory ? "-" : fmt::format("{:g} GB", h.memory_gib);
     const std::string f16 = h.fp16_tflops > 0 ? fmt::format("{:g} TF", h.fp16_tflops) : "-";
     const std::string i8 = h.int8_tops > 0 ? fmt::format("{:g} TOPS", h.int8_tops) : "-";
-    fmt::print("{:<44} {:>8} {:>10} {:>10} {:>10}\n", h.name, mem, fmt::format("{:g} GB/s", h.bandwidth_gbs), f16,
-               i8);
+    fmt::print("{:<44} {:>8} {:>10} {:>10} {:>10}\n", h.name, mem, fmt::format("{:g} GB/s", h.bandwidth_gbs),
+               f16, i8);
   }
   fmt::print("\nApple chips come in several memory sizes: `--gpu \"M2 Max 64GB\"`.\n");
   return 0;
@@ -129,7 +132,8 @@ HEARTH_COMMAND(95, [](CLI::App& app) {
   auto o = std::make_shared<Opts>();
   auto* c = app.add_subcommand("hw", "show this machine's CPU, RAM and GPUs (what `fit` plans with)");
   c->add_flag("--json", o->json, "print as JSON");
-  c->add_flag("--measure", o->measure, "also measure memory bandwidth and matmul throughput (about a second)");
+  c->add_flag("--measure", o->measure,
+              "also measure memory bandwidth and matmul throughput (about a second)");
   c->add_flag("--list", o->list, "print the table of known hardware used by `fit --gpu NAME`");
   c->add_option("-t,--threads", o->threads, "threads for --measure (default: physical cores)")
       ->check(CLI::Range(0, 1024));

@@ -91,15 +91,25 @@ std::vector<std::string> simd_features(const CpuFeatures& f) {
 
 std::string vendor_name(uint32_t id) {
   switch (id) {
-    case 0x10DE: return "NVIDIA";
-    case 0x1002: case 0x1022: return "AMD";
-    case 0x8086: return "Intel";
-    case 0x106B: return "Apple";
-    case 0x13B5: return "ARM";
-    case 0x5143: return "Qualcomm";
-    case 0x1010: return "Imagination";
-    case 0x10005: return "Mesa";
-    default: return "unknown";
+    case 0x10DE:
+      return "NVIDIA";
+    case 0x1002:
+    case 0x1022:
+      return "AMD";
+    case 0x8086:
+      return "Intel";
+    case 0x106B:
+      return "Apple";
+    case 0x13B5:
+      return "ARM";
+    case 0x5143:
+      return "Qualcomm";
+    case 0x1010:
+      return "Imagination";
+    case 0x10005:
+      return "Mesa";
+    default:
+      return "unknown";
   }
 }
 
@@ -192,11 +202,16 @@ bool has_extension(const std::vector<vk::ExtensionProperties>& exts, const char*
 
 const char* vk_device_type(int32_t t) {
   switch (t) {
-    case 1: return "integrated";
-    case 2: return "discrete";
-    case 3: return "virtual";
-    case 4: return "cpu";
-    default: return "other";
+    case 1:
+      return "integrated";
+    case 2:
+      return "discrete";
+    case 3:
+      return "virtual";
+    case 4:
+      return "cpu";
+    default:
+      return "other";
   }
 }
 
@@ -214,9 +229,10 @@ void probe_vulkan(HardwareInfo& hw) {
     return;
   }
   auto create = reinterpret_cast<vk::CreateInstanceFn>(gipa(nullptr, "vkCreateInstance"));
-  auto inst_version = reinterpret_cast<vk::EnumerateInstanceVersionFn>(gipa(nullptr, "vkEnumerateInstanceVersion"));
-  auto inst_exts =
-      reinterpret_cast<vk::EnumerateInstanceExtensionsFn>(gipa(nullptr, "vkEnumerateInstanceExtensionProperties"));
+  auto inst_version =
+      reinterpret_cast<vk::EnumerateInstanceVersionFn>(gipa(nullptr, "vkEnumerateInstanceVersion"));
+  auto inst_exts = reinterpret_cast<vk::EnumerateInstanceExtensionsFn>(
+      gipa(nullptr, "vkEnumerateInstanceExtensionProperties"));
   uint32_t api = vk::make_version(1, 0);
   if (inst_version) {
     uint32_t v = 0;
@@ -236,8 +252,9 @@ void probe_vulkan(HardwareInfo& hw) {
     }
   }
   vk::ApplicationInfo app{vk::kAppInfo, nullptr, "hearth", 1, "hearth", 1, api};
-  vk::InstanceCreateInfo ci{vk::kInstanceCreateInfo, nullptr, 0, &app, 0, nullptr,
-                            static_cast<uint32_t>(enabled.size()), enabled.data()};
+  vk::InstanceCreateInfo ci{
+      vk::kInstanceCreateInfo, nullptr, 0, &app, 0, nullptr, static_cast<uint32_t>(enabled.size()),
+      enabled.data()};
   vk::Instance inst = nullptr;
   if (!create || create(&ci, nullptr, &inst) != 0 || !inst) {
     hw.notes.push_back("Vulkan: no driver could create an instance (no Vulkan GPUs)");
@@ -250,8 +267,10 @@ void probe_vulkan(HardwareInfo& hw) {
   auto get_props = reinterpret_cast<vk::GetPropertiesFn>(fn("vkGetPhysicalDeviceProperties"));
   auto get_mem = reinterpret_cast<vk::GetMemoryPropertiesFn>(fn("vkGetPhysicalDeviceMemoryProperties"));
   auto get_mem2 = reinterpret_cast<vk::GetMemoryProperties2Fn>(fn("vkGetPhysicalDeviceMemoryProperties2"));
-  if (!get_mem2) get_mem2 = reinterpret_cast<vk::GetMemoryProperties2Fn>(fn("vkGetPhysicalDeviceMemoryProperties2KHR"));
-  auto dev_exts = reinterpret_cast<vk::EnumerateDeviceExtensionsFn>(fn("vkEnumerateDeviceExtensionProperties"));
+  if (!get_mem2)
+    get_mem2 = reinterpret_cast<vk::GetMemoryProperties2Fn>(fn("vkGetPhysicalDeviceMemoryProperties2KHR"));
+  auto dev_exts =
+      reinterpret_cast<vk::EnumerateDeviceExtensionsFn>(fn("vkEnumerateDeviceExtensionProperties"));
   uint32_t n = 0;
   if (enum_devices && get_props && get_mem && enum_devices(inst, &n, nullptr) == 0 && n > 0 && n < 256) {
     std::vector<vk::PhysicalDevice> devs(n);
@@ -298,7 +317,8 @@ void probe_vulkan(HardwareInfo& hw) {
         // The device's memory: its largest device-local heap.
         const uint32_t nh = std::min<uint32_t>(mp.memoryHeapCount, 16);
         for (uint32_t h = 0; h < nh; ++h) {
-          if (!(mp.memoryHeaps[h].flags & vk::kHeapDeviceLocal) || mp.memoryHeaps[h].size <= g.memory_total) continue;
+          if (!(mp.memoryHeaps[h].flags & vk::kHeapDeviceLocal) || mp.memoryHeaps[h].size <= g.memory_total)
+            continue;
           g.memory_total = mp.memoryHeaps[h].size;
           if (budget && mb.heapBudget[h] > 0) {
             g.free_known = true;
@@ -477,6 +497,7 @@ HardwareInfo probe_hardware(const ProbeOptions& opt) {
   hw.cpu.physical_cores = physical_cores();
   hw.cpu.logical_cores = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
   hw.cpu.features = simd_features(f);
+  hw.cpu.load_average = std::atof(read_text("/proc/loadavg").c_str());
 #if defined(__APPLE__)
   probe_apple(hw);
 #else
@@ -518,7 +539,8 @@ double measure_cpu_matmul_flops(int n_threads) {
     tensor::quantize_row(type, src.data(), pool.data() + r * row_bytes, cols);
   }
   std::vector<uint8_t> w(row_bytes * rows);
-  for (int64_t r = 0; r < rows; ++r) std::memcpy(w.data() + r * row_bytes, pool.data() + (r % 4) * row_bytes, row_bytes);
+  for (int64_t r = 0; r < rows; ++r)
+    std::memcpy(w.data() + r * row_bytes, pool.data() + (r % 4) * row_bytes, row_bytes);
   std::vector<float> x(batch * cols), y(batch * rows);
   for (auto& v : x) v = nd(rng);
   backend::WeightView wv;
@@ -544,13 +566,20 @@ double measure_cpu_matmul_flops(int n_threads) {
 double estimate_cpu_matmul_flops(const CpuInfo& cpu) {
   // Effective FLOP per cycle per core of quantized matmuls (int8 dot products), at ~3 GHz; calibrated
   // against measure_cpu_matmul_flops (see docs/planner.md).
-  auto has = [&](const char* f) { return std::find(cpu.features.begin(), cpu.features.end(), f) != cpu.features.end(); };
+  auto has = [&](const char* f) {
+    return std::find(cpu.features.begin(), cpu.features.end(), f) != cpu.features.end();
+  };
   double per_cycle = 4;
-  if (has("avx512vnni")) per_cycle = 48;
-  else if (has("avx512bw")) per_cycle = 36;
-  else if (has("avx2")) per_cycle = 24;
-  else if (has("dotprod")) per_cycle = 16;
-  else if (has("neon")) per_cycle = 8;
+  if (has("avx512vnni"))
+    per_cycle = 48;
+  else if (has("avx512bw"))
+    per_cycle = 36;
+  else if (has("avx2"))
+    per_cycle = 24;
+  else if (has("dotprod"))
+    per_cycle = 16;
+  else if (has("neon"))
+    per_cycle = 8;
   return cpu.physical_cores * 3.0e9 * per_cycle;
 }
 

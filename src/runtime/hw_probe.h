@@ -11,30 +11,31 @@
 namespace hearth::runtime {
 
 struct CpuInfo {
-  std::string model;                   // brand string ("AMD Ryzen 9 7950X 16-Core Processor")
+  std::string model;  // brand string ("AMD Ryzen 9 7950X 16-Core Processor")
   int physical_cores = 1;
   int logical_cores = 1;
   std::vector<std::string> features;  // SIMD features the kernels can use ("avx2", "fma", ...)
+  double load_average = 0;            // runnable processes, 1-minute average (0 when unknown)
 };
 
 struct MemoryInfo {
-  uint64_t total = 0;      // bytes of system RAM (or the container's memory limit when lower)
-  uint64_t available = 0;  // bytes a new process can use without swapping (MemAvailable, limit applied)
+  uint64_t total = 0;            // bytes of system RAM (or the container's memory limit when lower)
+  uint64_t available = 0;        // bytes a new process can use without swapping (MemAvailable, limit applied)
   bool container_limit = false;  // a cgroup limit is lower than the machine's RAM
 };
 
 struct GpuInfo {
-  std::string name;       // "NVIDIA GeForce RTX 3060"
-  std::string vendor;     // "NVIDIA", "AMD", "Intel", "Apple", ...
-  std::string type;       // "discrete", "integrated", "virtual", "cpu" (a software renderer), "other"
-  std::string source;     // "vulkan", "nvml", "vulkan+nvml", "sysctl"
+  std::string name;           // "NVIDIA GeForce RTX 3060"
+  std::string vendor;         // "NVIDIA", "AMD", "Intel", "Apple", ...
+  std::string type;           // "discrete", "integrated", "virtual", "cpu" (a software renderer), "other"
+  std::string source;         // "vulkan", "nvml", "vulkan+nvml", "sysctl"
   uint64_t memory_total = 0;  // bytes of device memory (the largest device-local heap)
   uint64_t memory_free = 0;   // bytes free now (0 when free_known is false)
   bool free_known = false;
-  bool unified = false;   // shares system RAM (Apple silicon, integrated GPUs)
-  double bandwidth = 0;   // bytes/s when the driver reports it (NVML), else 0
+  bool unified = false;  // shares system RAM (Apple silicon, integrated GPUs)
+  double bandwidth = 0;  // bytes/s when the driver reports it (NVML), else 0
   uint32_t vendor_id = 0, device_id = 0;
-  std::string driver;     // driver version, when known
+  std::string driver;  // driver version, when known
 
   // Memory a model may use: the free memory when known, else the total.
   uint64_t usable() const { return free_known ? memory_free : memory_total; }

@@ -121,8 +121,9 @@ const std::vector<HwSpec> kTable = {
 
 // Words that say nothing about which device is meant.
 bool is_filler(const std::string& w) {
-  static const char* const kWords[] = {"nvidia", "geforce", "amd",  "radeon", "intel", "apple", "arc", "tesla",
-                                       "graphics", "gpu", "card", "with", "unified", "memory", "ram", "channel"};
+  static const char* const kWords[] = {"nvidia",  "geforce", "amd",      "radeon", "intel", "apple",
+                                       "arc",     "tesla",   "graphics", "gpu",    "card",  "with",
+                                       "unified", "memory",  "ram",      "channel"};
   for (const char* k : kWords)
     if (w == k) return true;
   return false;
@@ -144,7 +145,8 @@ Words split_words(std::string_view s) {
   };
   for (char ch : s) {
     const unsigned char c = static_cast<unsigned char>(ch);
-    if (std::isalnum(c) || (ch == '.' && !cur.empty() && std::isdigit(static_cast<unsigned char>(cur.back())))) {
+    if (std::isalnum(c) ||
+        (ch == '.' && !cur.empty() && std::isdigit(static_cast<unsigned char>(cur.back())))) {
       cur += static_cast<char>(std::tolower(c));
     } else {
       flush();
@@ -156,7 +158,8 @@ Words split_words(std::string_view s) {
   for (size_t i = 0; i < raw.size(); ++i) {
     const std::string& w = raw[i];
     size_t digits = 0;
-    while (digits < w.size() && (std::isdigit(static_cast<unsigned char>(w[digits])) || w[digits] == '.')) ++digits;
+    while (digits < w.size() && (std::isdigit(static_cast<unsigned char>(w[digits])) || w[digits] == '.'))
+      ++digits;
     if (digits > 0 && digits < w.size() && is_unit(w.substr(digits))) {
       out.memory_gib = std::atof(w.substr(0, digits).c_str());
       continue;
@@ -185,7 +188,9 @@ Words split_words(std::string_view s) {
   return out;
 }
 
-bool kind_ok(const HwSpec& h, bool memory) { return memory ? h.kind == HwKind::Memory : h.kind != HwKind::Memory; }
+bool kind_ok(const HwSpec& h, bool memory) {
+  return memory ? h.kind == HwKind::Memory : h.kind != HwKind::Memory;
+}
 
 size_t edit_distance(const std::string& a, const std::string& b) {
   std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
@@ -276,15 +281,18 @@ HwMatch find_hardware(std::string_view query, bool memory) {
   if (m.spec) return m;
   std::string list;
   for (const auto& s : close_hardware(query, 5, memory)) list += "\n  " + s;
-  fail("unknown {} '{}'; close matches:{}\n(`hearth hw --list` shows the whole table; or give the numbers: {})",
-       memory ? "memory type" : "GPU", query, list,
-       memory ? "--ram-bandwidth GB/s" : "--vram SIZE --gpu-bandwidth GB/s");
+  fail(
+      "unknown {} '{}'; close matches:{}\n(`hearth hw --list` shows the whole table; or give the numbers: "
+      "{})",
+      memory ? "memory type" : "GPU", query, list,
+      memory ? "--ram-bandwidth GB/s" : "--vram SIZE --gpu-bandwidth GB/s");
 }
 
 uint64_t parse_memory_size(std::string_view s) {
   std::string t;
   for (char c : s)
-    if (!std::isspace(static_cast<unsigned char>(c))) t += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (!std::isspace(static_cast<unsigned char>(c)))
+      t += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   size_t i = 0;
   while (i < t.size() && (std::isdigit(static_cast<unsigned char>(t[i])) || t[i] == '.')) ++i;
   const std::string num = t.substr(0, i), unit = t.substr(i);
@@ -293,17 +301,23 @@ uint64_t parse_memory_size(std::string_view s) {
   if (num.empty() || end != num.c_str() + num.size() || !(v > 0) || !std::isfinite(v))
     fail("'{}' is not a memory size (e.g. 12GiB, 24GB, 16384MiB)", s);
   double mult;
-  if (unit.empty() || unit == "g" || unit == "gb" || unit == "gib") mult = 1024.0 * 1024 * 1024;
-  else if (unit == "m" || unit == "mb" || unit == "mib") mult = 1024.0 * 1024;
-  else if (unit == "t" || unit == "tb" || unit == "tib") mult = 1024.0 * 1024 * 1024 * 1024;
-  else fail("'{}' is not a memory size: unknown unit '{}' (use GiB, MiB or TiB)", s, unit);
+  if (unit.empty() || unit == "g" || unit == "gb" || unit == "gib")
+    mult = 1024.0 * 1024 * 1024;
+  else if (unit == "m" || unit == "mb" || unit == "mib")
+    mult = 1024.0 * 1024;
+  else if (unit == "t" || unit == "tb" || unit == "tib")
+    mult = 1024.0 * 1024 * 1024 * 1024;
+  else
+    fail("'{}' is not a memory size: unknown unit '{}' (use GiB, MiB or TiB)", s, unit);
   const double bytes = v * mult;
   if (bytes < 1024.0 * 1024 || bytes > 64.0 * 1024 * 1024 * 1024 * 1024)
     fail("memory size '{}' is out of range (1 MiB .. 64 TiB)", s);
   return static_cast<uint64_t>(bytes);
 }
 
-uint64_t apple_gpu_share(uint64_t unified) { return unified >= (36ull << 30) ? unified / 4 * 3 : unified / 3 * 2; }
+uint64_t apple_gpu_share(uint64_t unified) {
+  return unified >= (36ull << 30) ? unified / 4 * 3 : unified / 3 * 2;
+}
 
 DeviceSpec gpu_from_table(const HwMatch& m) {
   if (!m.spec) fail("no hardware given");

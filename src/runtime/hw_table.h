@@ -15,12 +15,12 @@ namespace hearth::runtime {
 enum class HwKind { Gpu, Apple, Memory };
 
 struct HwSpec {
-  const char* name;       // "NVIDIA GeForce RTX 3060" (GPUs: without the memory size), "DDR5-5600 dual channel"
+  const char* name;  // "NVIDIA GeForce RTX 3060" (GPUs: without the memory size), "DDR5-5600 dual channel"
   HwKind kind;
-  double memory_gib;      // GPUs: VRAM; Apple: unified memory of the common configuration; Memory: 0
-  double bandwidth_gbs;   // peak memory bandwidth, GB/s (10^9 bytes)
-  double fp16_tflops;     // peak dense fp16 matrix throughput (tensor/matrix units where the chip has them)
-  double int8_tops;       // peak dense int8 throughput (what quantized matmuls use)
+  double memory_gib;     // GPUs: VRAM; Apple: unified memory of the common configuration; Memory: 0
+  double bandwidth_gbs;  // peak memory bandwidth, GB/s (10^9 bytes)
+  double fp16_tflops;    // peak dense fp16 matrix throughput (tensor/matrix units where the chip has them)
+  double int8_tops;      // peak dense int8 throughput (what quantized matmuls use)
 
   std::string display() const;  // "NVIDIA GeForce RTX 3060 12GB", "Apple M2 Max (32GB unified)"
 };
@@ -49,25 +49,25 @@ uint64_t parse_memory_size(std::string_view s);
 struct DeviceSpec {
   std::string name;
   bool gpu = false;
-  uint64_t memory = 0;     // bytes the plan may use (free VRAM; available RAM)
-  double bandwidth = 0;    // bytes/s (GPU: peak; CPU: measured read bandwidth or its equivalent)
-  double flops_f16 = 0;    // FLOP/s for float weights (peak; CPU: effective)
-  double flops_q = 0;      // FLOP/s for quantized weights
+  uint64_t memory = 0;              // bytes the plan may use (free VRAM; available RAM)
+  double bandwidth = 0;             // bytes/s (GPU: peak; CPU: measured read bandwidth or its equivalent)
+  double flops_f16 = 0;             // FLOP/s for float weights (peak; CPU: effective)
+  double flops_q = 0;               // FLOP/s for quantized weights
   double bandwidth_efficiency = 1;  // fraction of `bandwidth` token generation reaches
   double compute_efficiency = 1;    // fraction of the FLOP/s prompt processing reaches
   double layer_overhead_s = 0;      // fixed time per layer and forward pass (kernel launches, barriers)
   uint64_t overhead_bytes = 0;      // driver/context memory on the device, beyond the model's buffers
-  bool unified = false;   // GPU memory is system RAM: what the GPU takes, the CPU side does not have
-  std::string source;     // where the numbers come from: "probe", "table", "options", "measured", ...
+  bool unified = false;  // GPU memory is system RAM: what the GPU takes, the CPU side does not have
+  std::string source;    // where the numbers come from: "probe", "table", "options", "measured", ...
 };
 
 // Efficiencies and fixed costs of the speed model (docs/planner.md).
 inline constexpr double kGpuBandwidthEfficiency = 0.75;
-inline constexpr double kGpuComputeEfficiency = 0.30;     // of the int8/fp16 matrix peak (NVIDIA, AMD, Intel)
-inline constexpr double kAppleComputeEfficiency = 0.60;   // of Apple's fp16 (= fp32 vector) peak
-inline constexpr double kCpuBandwidthEfficiency = 0.80;   // of the measured read bandwidth
-inline constexpr double kCpuComputeEfficiency = 0.70;     // of the measured matmul rate (whole forward pass)
-inline constexpr double kRamPeakToMeasured = 0.75;        // measured read bandwidth / peak of DDR memory
+inline constexpr double kGpuComputeEfficiency = 0.30;    // of the int8/fp16 matrix peak (NVIDIA, AMD, Intel)
+inline constexpr double kAppleComputeEfficiency = 0.60;  // of Apple's fp16 (= fp32 vector) peak
+inline constexpr double kCpuBandwidthEfficiency = 0.80;  // of the measured read bandwidth
+inline constexpr double kCpuComputeEfficiency = 0.70;    // of the measured matmul rate (whole forward pass)
+inline constexpr double kRamPeakToMeasured = 0.75;       // measured read bandwidth / peak of DDR memory
 inline constexpr double kGpuLayerOverheadS = 20e-6;
 inline constexpr double kCpuLayerOverheadS = 30e-6;
 inline constexpr uint64_t kGpuOverheadBytes = 320ull << 20;  // CUDA/Vulkan context, driver, allocator slack

@@ -8,6 +8,7 @@
 #include <cstdlib>
 
 #include "base/error.h"
+#include "runtime/hw.h"
 
 namespace hearth::runtime {
 
@@ -90,8 +91,10 @@ class Planner {
     int lo = 0, hi = static_cast<int>(n_layer());
     while (lo < hi) {
       const int mid = (lo + hi + 1) / 2;
-      if (gpu_ok(needs(mid, ctx))) lo = mid;
-      else hi = mid - 1;
+      if (gpu_ok(needs(mid, ctx)))
+        lo = mid;
+      else
+        hi = mid - 1;
     }
     return lo;
   }
@@ -108,8 +111,10 @@ class Planner {
     int64_t lo = 1, hi = limit;
     while (lo < hi) {
       const int64_t mid = lo + (hi - lo + 1) / 2;
-      if (pred(mid)) lo = mid;
-      else hi = mid - 1;
+      if (pred(mid))
+        lo = mid;
+      else
+        hi = mid - 1;
     }
     return lo;
   }
@@ -122,10 +127,11 @@ class Planner {
     uint64_t gpu_b = 0, cpu_b = 0;
     for (int64_t l = 0; l < L; ++l) (l >= L - k ? gpu_b : cpu_b) += m_.layer_bytes[l];
     (k >= 1 ? gpu_b : cpu_b) += m_.output_bytes;
-    cpu_b += static_cast<uint64_t>(tensor_row_bytes());
+    cpu_b += static_cast<uint64_t>(embedding_row_bytes());
     if (k >= 1) {
       const auto& g = *r_.gpu;
-      t += static_cast<double>(gpu_b + kv_read * k) / (g.bandwidth * g.bandwidth_efficiency) + k * g.layer_overhead_s;
+      t += static_cast<double>(gpu_b + kv_read * k) / (g.bandwidth * g.bandwidth_efficiency) +
+           k * g.layer_overhead_s;
     }
     const auto& c = r_.cpu;
     t += static_cast<double>(cpu_b + kv_read * (L - k)) / (c.bandwidth * c.bandwidth_efficiency) +
@@ -141,14 +147,15 @@ class Planner {
     double gpu_f = 0, cpu_f = 0, gpu_b = 0, cpu_b = 0;
     for (int64_t l = 0; l < L; ++l) {
       const double f = 2.0 * static_cast<double>(m_.layer_params[l]) + attn_flops;
-      if (l >= L - k) gpu_f += f, gpu_b += static_cast<double>(m_.layer_bytes[l]);
-      else cpu_f += f, cpu_b += static_cast<double>(m_.layer_bytes[l]);
+      const bool on_gpu = l >= L - k;
+      (on_gpu ? gpu_f : cpu_f) += f;
+      (on_gpu ? gpu_b : cpu_b) += static_cast<double>(m_.layer_bytes[l]);
     }
     // Logits only for the last token of the prompt.
     const double out_f = 2.0 * static_cast<double>(m_.output_params) / P;
     const double out_b = static_cast<double>(m_.output_bytes);
-    if (k >= 1) gpu_f += out_f, gpu_b += out_b;
-    else cpu_f += out_f, cpu_b += out_b;
+    (k >= 1 ? gpu_f : cpu_f) += out_f;
+    (k >= 1 ? gpu_b : cpu_b) += out_b;
     auto device = [&](const DeviceSpec& d, double flops, double bytes, int64_t layers) {
       const double rate = (m_.quantized ? d.flops_q : d.flops_f16) * d.compute_efficiency;
       const double compute = rate > 0 ? flops / rate : 0;
@@ -161,7 +168,7 @@ class Planner {
   }
 
  private:
-  double tensor_row_bytes() const {
+  double embedding_row_bytes() const {
     return hp_.n_vocab > 0 ? static_cast<double>(m_.embd_bytes) / static_cast<double>(hp_.n_vocab) : 0.0;
   }
   const ModelCost& m_;
@@ -170,7 +177,8 @@ class Planner {
 };
 
 void check_device(const DeviceSpec& d, const char* what) {
-  if (!(d.bandwidth > 0) || !std::isfinite(d.bandwidth)) fail("planner: the {} has no memory bandwidth", what);
+  if (!(d.bandwidth > 0) || !std::isfinite(d.bandwidth))
+    fail("planner: the {} has no memory bandwidth", what);
   if (!(d.bandwidth_efficiency > 0) || !(d.compute_efficiency > 0))
     fail("planner: the {} has an invalid efficiency", what);
 }
@@ -179,18 +187,24 @@ void check_device(const DeviceSpec& d, const char* what) {
 
 double cache_bytes_per_element(CacheType t) {
   switch (t) {
-    case CacheType::F16: return 2.0;
-    case CacheType::Q8_0: return 34.0 / 32.0;
-    case CacheType::Q4_0: return 18.0 / 32.0;
+    case CacheType::F16:
+      return 2.0;
+    case CacheType::Q8_0:
+      return 34.0 / 32.0;
+    case CacheType::Q4_0:
+      return 18.0 / 32.0;
   }
   return 2.0;
 }
 
 const char* cache_type_name(CacheType t) {
   switch (t) {
-    case CacheType::F16: return "f16";
-    case CacheType::Q8_0: return "q8_0";
-    case CacheType::Q4_0: return "q4_0";
+    case CacheType::F16:
+      return "f16";
+    case CacheType::Q8_0:
+      return "q8_0";
+    case CacheType::Q4_0:
+      return "q4_0";
   }
   return "?";
 }
@@ -206,7 +220,8 @@ CacheType cache_type_from_name(std::string_view s) {
 
 uint64_t kv_bytes_per_layer(const model::HParams& hp, int64_t n_tokens, CacheType t) {
   // K and V: kv_dim elements each per token.
-  const double elems = 2.0 * static_cast<double>(hp.kv_dim()) * static_cast<double>(std::max<int64_t>(0, n_tokens));
+  const double elems =
+      2.0 * static_cast<double>(hp.kv_dim()) * static_cast<double>(std::max<int64_t>(0, n_tokens));
   return static_cast<uint64_t>(std::ceil(elems * cache_bytes_per_element(t)));
 }
 
@@ -217,8 +232,9 @@ uint64_t compute_buffer_bytes(const model::HParams& hp, int64_t n_ctx, int64_t n
                       std::max(hp.q_dim(), hp.n_embd) + std::max(hp.n_ff, hp.n_embd) + hp.n_ff;
   const uint64_t activations = static_cast<uint64_t>(nb * row) * sizeof(float);
   // Attention scores: n_head x n_ctx floats per batch row.
-  const uint64_t scores = static_cast<uint64_t>(hp.n_head) * static_cast<uint64_t>(std::max<int64_t>(1, n_ctx)) *
-                          static_cast<uint64_t>(nb) * sizeof(float);
+  const uint64_t scores = static_cast<uint64_t>(hp.n_head) *
+                          static_cast<uint64_t>(std::max<int64_t>(1, n_ctx)) * static_cast<uint64_t>(nb) *
+                          sizeof(float);
   return activations + scores;
 }
 
@@ -272,7 +288,8 @@ Plan plan(const ModelCost& m, const PlanRequest& req) {
   if (hp.n_layer < 1 || static_cast<int64_t>(m.layer_bytes.size()) != hp.n_layer ||
       static_cast<int64_t>(m.layer_params.size()) != hp.n_layer)
     fail("planner: the model cost does not match its layer count");
-  if (req.n_ctx < 0 || req.n_ctx > kMaxContext) fail("context {} is out of range (1 .. {})", req.n_ctx, kMaxContext);
+  if (req.n_ctx < 0 || req.n_ctx > kMaxContext)
+    fail("context {} is out of range (1 .. {})", req.n_ctx, kMaxContext);
   if (req.n_seq < 1 || req.n_seq > 1024) fail("parallel sequences {} out of range (1 .. 1024)", req.n_seq);
   if (req.n_batch < 1 || req.n_batch > 65536) fail("batch size {} out of range (1 .. 65536)", req.n_batch);
   check_device(req.cpu, "CPU");
@@ -301,14 +318,16 @@ Plan plan(const ModelCost& m, const PlanRequest& req) {
   const bool gpu_ok = pl.gpu_ok(n), cpu_ok = pl.cpu_ok(n);
   p.fits = gpu_ok && cpu_ok;
   if (!gpu_ok) {
-    p.problem = fmt::format("{} layers on the GPU need {}, it has {}", k, gib(n.gpu.total()), gib(p.gpu_capacity));
+    p.problem =
+        fmt::format("{} layers on the GPU need {}, it has {}", k, gib(n.gpu.total()), gib(p.gpu_capacity));
   } else if (!cpu_ok) {
     p.problem = fmt::format("needs {} of system RAM{}, there is {}", gib(n.cpu.total()),
                             k > 0 ? fmt::format(" besides {} on the GPU", gib(n.gpu.total())) : std::string(),
                             gib(p.cpu_capacity));
   }
 
-  const int64_t limit = std::max(p.n_ctx, std::min<int64_t>(std::max<int64_t>(1, hp.n_ctx_train), kMaxContext));
+  const int64_t limit =
+      std::max(p.n_ctx, std::min<int64_t>(std::max<int64_t>(1, hp.n_ctx_train), kMaxContext));
   const int L = static_cast<int>(hp.n_layer);
   if (req.gpu)
     p.max_ctx_full_gpu = Planner::largest(limit, [&](int64_t c) { return pl.gpu_ok(pl.needs(L, c)); });
@@ -324,5 +343,17 @@ Plan plan(const ModelCost& m, const PlanRequest& req) {
 }
 
 Plan plan(const gguf::File& f, const PlanRequest& req) { return plan(model_cost(f), req); }
+
+PlanRequest local_request(const HardwareInfo& hw, bool measure, int n_threads) {
+  PlanRequest r;
+  if (const GpuInfo* g = best_gpu(hw)) r.gpu = gpu_from_probe(*g);
+  double bw = 51.2e9 * kRamPeakToMeasured, flops = 0;  // DDR4-3200 dual channel when not measured
+  if (measure) {
+    bw = measure_read_bandwidth(n_threads, hw.ram.available > (8ull << 30) ? (1ull << 30) : (256ull << 20));
+    flops = measure_cpu_matmul_flops(n_threads);
+  }
+  r.cpu = cpu_device(hw.cpu, hw.ram.available, bw, flops);
+  return r;
+}
 
 }  // namespace hearth::runtime

@@ -10,7 +10,7 @@ tmp=$(mktemp -d)
 server_pid=""
 cleanup() {
   local rc=$?
-  [[ -n "$server_pid" ]] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+  if [[ -n "$server_pid" ]]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
   rm -rf "$tmp"
   exit $rc
 }
@@ -43,7 +43,8 @@ grep -q '^CPU ' "$tmp/hw.txt" || fail "hw does not print the CPU"
 "$HEARTH" hw --json > "$tmp/hw.json"
 check "$tmp/hw.json" 'j["ram"]["total_bytes"] > 0' 'j["ram"]["available_bytes"] <= j["ram"]["total_bytes"]' \
   'j["cpu"]["physical_cores"] >= 1' 'isinstance(j["gpus"], list)'
-"$HEARTH" hw --list | grep -q "RTX 3060" || fail "hw --list lacks the RTX 3060"
+"$HEARTH" hw --list > "$tmp/list.txt"
+grep -q "RTX 3060" "$tmp/list.txt" || fail "hw --list lacks the RTX 3060"
 
 step "fit on a table GPU"
 "$HEARTH" fit "$MODEL" --gpu "RTX 3060 12GB" --json > "$tmp/gpu.json"

@@ -52,7 +52,8 @@ class TempDir {
 
 // Writes the header of a model of this shape quantized as `mix`, without its tensor data: the writer
 // writes the header when it begins, and that prefix of its temporary file is kept.
-std::string write_header(const fs::path& dir, const std::string& name, const Shape& s, const std::string& mix) {
+std::string write_header(const fs::path& dir, const std::string& name, const Shape& s,
+                         const std::string& mix) {
   model::HParams hp;
   hp.arch = s.arch;
   hp.n_embd = s.n_embd;
@@ -278,7 +279,8 @@ TEST_F(PlannerTest, SmallerKvCacheTypesFitMore) {
 TEST_F(PlannerTest, ComputeBuffersFollowTheBatchAndContext) {
   const auto& hp = cost("8b").hp;
   // Scores dominate at long context: n_head x n_ctx x 4 bytes per batch row.
-  const uint64_t a = runtime::compute_buffer_bytes(hp, 4096, 512), b = runtime::compute_buffer_bytes(hp, 8192, 512);
+  const uint64_t a = runtime::compute_buffer_bytes(hp, 4096, 512),
+                 b = runtime::compute_buffer_bytes(hp, 8192, 512);
   EXPECT_EQ(b - a, 32ull * 4096 * 512 * 4);
   EXPECT_LT(runtime::compute_buffer_bytes(hp, 4096, 256), a);
   EXPECT_EQ(runtime::logits_buffer_bytes(hp, 1), 128256ull * 4);
@@ -429,10 +431,12 @@ TEST(HardwareTable, ParsesMemorySizes) {
 }
 
 TEST(HardwareProbe, ParsesMeminfoAndProbes) {
-  const auto m = runtime::parse_meminfo("MemTotal:       32768000 kB\nMemFree: 1000 kB\nMemAvailable:   16384000 kB\n");
+  const auto m =
+      runtime::parse_meminfo("MemTotal:       32768000 kB\nMemFree: 1000 kB\nMemAvailable:   16384000 kB\n");
   EXPECT_EQ(m.total, 32768000ull * 1024);
   EXPECT_EQ(m.available, 16384000ull * 1024);
-  const auto old = runtime::parse_meminfo("MemTotal: 1000 kB\nMemFree: 100 kB\nCached: 200 kB\nBuffers: 50 kB\n");
+  const auto old =
+      runtime::parse_meminfo("MemTotal: 1000 kB\nMemFree: 100 kB\nCached: 200 kB\nBuffers: 50 kB\n");
   EXPECT_EQ(old.available, 350ull * 1024);
   const auto hw = runtime::probe_hardware();
   EXPECT_GT(hw.ram.total, 0u);
@@ -442,6 +446,11 @@ TEST(HardwareProbe, ParsesMeminfoAndProbes) {
   EXPECT_FALSE(hw.cpu.model.empty());
   EXPECT_GT(runtime::estimate_cpu_matmul_flops(hw.cpu), 1e9);
   for (const auto& g : hw.gpus) EXPECT_FALSE(g.name.empty());
+  // This machine as the runtime plans it (no measurement: estimates).
+  const PlanRequest r = runtime::local_request(hw, false);
+  EXPECT_EQ(r.cpu.memory, hw.ram.available);
+  EXPECT_GT(r.cpu.bandwidth, 0);
+  EXPECT_EQ(r.gpu.has_value(), runtime::best_gpu(hw) != nullptr);
 }
 
 }  // namespace
