@@ -87,6 +87,7 @@ struct Stmt {
   std::vector<ExprPtr> defaults;    // Macro, CallBlock (null where no default); With values
   std::vector<ExprPtr> targets;     // With
   bool uses_varargs = false, uses_kwargs = false, uses_caller = false;
+  bool recursive = false;  // For: `loop(items)` renders the body again one level deeper
 };
 
 }  // namespace hearth::jinja

@@ -49,6 +49,8 @@ Value Renderer::eval(const Expr& e, const ScopePtr& scope) {
       return getitem(obj, key);
     }
     case ExprKind::Slice: {
+      // A slice inside a tuple subscript (x[1:2, 3]) has no object: Python's getitem fails -> undefined.
+      if (!e.a) return Value::undefined("slices in a tuple subscript are not supported");
       Value obj = eval(*e.a, scope);
       Value start = e.b ? eval(*e.b, scope) : Value::none();
       Value stop = e.c ? eval(*e.c, scope) : Value::none();

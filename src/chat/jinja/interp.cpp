@@ -133,7 +133,7 @@ Flow Renderer::exec_stmt(const Stmt& s, const ScopePtr& scope, std::string& out)
       }
       return exec(s.else_body, scope, out);
     case StmtKind::For:
-      return exec_for(s, scope, out);
+      return exec_for(s, scope, eval(*s.expr, scope), 1, out);
     case StmtKind::Set:
       assign(*s.target, eval(*s.expr, scope), scope);
       return Flow::Normal;
@@ -184,9 +184,8 @@ Flow Renderer::exec_stmt(const Stmt& s, const ScopePtr& scope, std::string& out)
   return Flow::Normal;
 }
 
-Flow Renderer::exec_for(const Stmt& s, const ScopePtr& scope, std::string& out) {
+Flow Renderer::exec_for(const Stmt& s, const ScopePtr& scope, const Value& seq, int depth, std::string& out) {
   DepthGuard g(*this);
-  Value seq = eval(*s.expr, scope);
   std::vector<Value> items = iterate(seq);
   if (s.cond) {
     std::vector<Value> kept;
@@ -226,6 +225,20 @@ Flow Renderer::exec_for(const Stmt& s, const ScopePtr& scope, std::string& out) 
            return Value::boolean(changed);
          }));
   for (auto& item : items) ld.has_ns = ld.has_ns || item.has_ns();
+  if (s.recursive) {
+    // loop(children) renders the loop again over `children`, one level deeper.
+    std::weak_ptr<Scope> weak = scope;
+    scope->captured = true;
+    const Stmt* sp = &s;
+    ld.set(Value::string("__call__"),
+           Value::function("loop", [sp, weak, depth](Renderer& r, CallArgs& a) -> Value {
+             auto b = r.bind(a, "loop", {"iterable"});
+             ScopePtr sc = weak.lock();
+             std::string buf;
+             r.exec_for(*sp, sc ? sc : r.root_, b[0], depth + 1, buf);
+             return r.str(std::move(buf));
+           }));
+  }
   const Value no_prev = Value::undefined("there is no previous item");
   const Value no_next = Value::undefined("there is no next item");
   ScopePtr inner;
@@ -240,8 +253,8 @@ Flow Renderer::exec_for(const Stmt& s, const ScopePtr& scope, std::string& out) 
     it[4].second = Value::boolean(i == 0);
     it[5].second = Value::boolean(i == n - 1);
     it[6].second = Value::integer(n);
-    it[7].second = Value::integer(1);
-    it[8].second = Value::integer(0);
+    it[7].second = Value::integer(depth);
+    it[8].second = Value::integer(depth - 1);
     it[9].second = i > 0 ? items[i - 1] : no_prev;
     it[10].second = i + 1 < n ? items[i + 1] : no_next;
     // Each iteration starts with a fresh scope; the previous one is reused when nothing kept it.
@@ -348,6 +361,10 @@ Value Renderer::call_macro(const Stmt& m, const ScopePtr& closure, CallArgs& arg
 }
 
 Value Renderer::call(const Value& fn, CallArgs& args) {
+  if (fn.is_dict() && !fn.is_namespace()) {  // a recursive loop object
+    if (const Value* f = fn.dict().find(std::string_view("__call__")); f && f->is_func())
+      return call(*f, args);
+  }
   if (fn.is_func()) {
     DepthGuard g(*this);
     charge(1);

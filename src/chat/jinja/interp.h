@@ -85,7 +85,7 @@ class Renderer {
   friend struct DepthGuard;
   Flow exec(const Body& body, const ScopePtr& scope, std::string& out);
   Flow exec_stmt(const Stmt& s, const ScopePtr& scope, std::string& out);
-  Flow exec_for(const Stmt& s, const ScopePtr& scope, std::string& out);
+  Flow exec_for(const Stmt& s, const ScopePtr& scope, const Value& seq, int depth, std::string& out);
   void assign(const Expr& target, Value v, const ScopePtr& scope);
   void emit(std::string& out, std::string_view s);
   Value call_macro(const Stmt& m, const ScopePtr& closure, CallArgs& args, bool is_caller);

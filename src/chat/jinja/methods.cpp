@@ -106,11 +106,26 @@ Value str_method(Renderer& r, const Value& obj, std::string_view name, CallArgs&
     if (!b.has(0)) fail("{}() takes at least 1 argument", name);
     return Value::boolean(affix_match(r, s, b[0], name == "startswith", b));
   }
-  if (name == "upper") return r.bind(a, name, {}), r.str(text::upper(s));
-  if (name == "lower" || name == "casefold") return r.bind(a, name, {}), r.str(text::lower(s));
-  if (name == "title") return r.bind(a, name, {}), r.str(text::py_title(s));
-  if (name == "capitalize") return r.bind(a, name, {}), r.str(text::capitalize(s));
-  if (name == "swapcase") return r.bind(a, name, {}), r.str(text::swapcase(s));
+  if (name == "upper") {
+    r.bind(a, name, {});
+    return r.str(text::upper(s));
+  }
+  if (name == "lower" || name == "casefold") {
+    r.bind(a, name, {});
+    return r.str(text::lower(s));
+  }
+  if (name == "title") {
+    r.bind(a, name, {});
+    return r.str(text::py_title(s));
+  }
+  if (name == "capitalize") {
+    r.bind(a, name, {});
+    return r.str(text::capitalize(s));
+  }
+  if (name == "swapcase") {
+    r.bind(a, name, {});
+    return r.str(text::swapcase(s));
+  }
   if (name == "replace") {
     auto b = r.bind(a, name, {"old", "new", "count"});
     if (!b.has(1)) fail("replace() takes at least 2 arguments");
@@ -221,7 +236,10 @@ Value list_method(Renderer& r, const Value& obj, std::string_view name, CallArgs
       if (equal(items[i], b[0])) return Value::integer(static_cast<int64_t>(i));
     fail("{} is not in list", repr(b[0]));
   }
-  if (name == "copy") return r.bind(a, name, {}), r.list(items, obj.is_tuple());
+  if (name == "copy") {
+    r.bind(a, name, {});
+    return r.list(items, obj.is_tuple());
+  }
   if (obj.is_tuple()) fail("'tuple' object has no attribute '{}'", name);
   // Mutating methods (only with Options::allow_mutation).
   auto no_cycle = [&](const Value& v) {

@@ -204,7 +204,7 @@ class Parser {
       if (!skip_name("in")) error("expected 'in' in for loop");
       s->expr = parse_tuple(false, false, {"recursive"}, false);
       if (skip_name("if")) s->cond = parse_expression(true);
-      if (is_name("recursive")) error("recursive loops are not supported");
+      s->recursive = skip_name("recursive");
       expect_block_end();
       std::string which;
       ++loop_depth_;

@@ -7,13 +7,12 @@
 namespace hearth::jinja {
 namespace {
 
+// The single argument of a comparison-like test, left in a.pos[0].
 const Value& one_arg(Renderer& r, CallArgs& a, std::string_view name) {
-  static const Value none;
   auto b = r.bind(a, name, {"other"});
   if (!b.has(0)) fail("test '{}' takes one argument", name);
   a.pos = {b[0]};
   a.kw.clear();
-  (void)none;
   return a.pos[0];
 }
 
