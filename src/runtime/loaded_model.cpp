@@ -28,6 +28,11 @@ std::unique_ptr<LoadedModel> LoadedModel::load(const std::string& path, const Lo
   return lm;
 }
 
+const chat::ChatTemplate& LoadedModel::chat_template_engine() const {
+  std::call_once(template_once_, [&] { template_engine_ = std::make_unique<chat::ChatTemplate>(chat_template_); });
+  return *template_engine_;
+}
+
 sample::SamplerParams LoadedModel::default_sampling() const {
   std::map<std::string, double> meta;
   for (auto key : sample::kGgufSamplingKeys) {

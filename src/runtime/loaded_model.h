@@ -3,10 +3,12 @@
 // Knows nothing of HTTP or the terminal.
 #pragma once
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
 #include "backend/backend.h"
+#include "chat/chat.h"
 #include "model/context.h"
 #include "model/model.h"
 #include "sample/sampler.h"
@@ -32,6 +34,8 @@ class LoadedModel {
   model::Context& context() { return *ctx_; }
   const model::Context& context() const { return *ctx_; }
   const std::string& chat_template() const { return chat_template_; }  // "" when the model has none
+  // The template parsed once (ChatML fallback, warned about once, when the model has none).
+  const chat::ChatTemplate& chat_template_engine() const;
   // Sampling defaults: the usual ones, overridden by the model's general.sampling.* metadata.
   sample::SamplerParams default_sampling() const;
   // The memory this model uses, by part (for --verbose and `ps`).
@@ -47,6 +51,8 @@ class LoadedModel {
   std::unique_ptr<backend::Backend> be_;
   std::unique_ptr<model::Context> ctx_;
   std::string chat_template_;
+  mutable std::once_flag template_once_;
+  mutable std::unique_ptr<chat::ChatTemplate> template_engine_;
 };
 
 struct GenerateOptions {

@@ -12,7 +12,7 @@ std::vector<int32_t> chat_prompt_tokens(const LoadedModel& lm, const nlohmann::o
   if (tok.bos() >= 0) co.bos_token = tok.token_text(tok.bos());
   if (tok.eos() >= 0) co.eos_token = tok.token_text(tok.eos());
   if (!tools.is_null()) co.tools = tools;
-  const std::string text = chat::apply_template(lm.chat_template(), messages, co);
+  const std::string text = lm.chat_template_engine().apply(messages, co);
   // Templates usually write the BOS text themselves: do not add a second one.
   const bool has_bos_text = !co.bos_token.empty() && text.rfind(co.bos_token, 0) == 0;
   auto ids = tok.encode(text, false, true);
