@@ -14,6 +14,9 @@
 #include "cli/common.h"
 #include "model/context.h"
 #include "quantize/synthetic.h"
+#include "runtime/hw_probe.h"
+#include "runtime/hw_table.h"
+#include "runtime/planner.h"
 #include "runtime/hw.h"
 
 namespace hearth::cli {
@@ -93,6 +96,14 @@ int run(const Opts& o) {
     }
   }
   const double bw = runtime::measure_read_bandwidth(be->n_threads());
+  // What the planner (`hearth fit`) predicts for this run, from this machine's measured bandwidth and
+  // matmul throughput: the bench is its calibration.
+  runtime::PlanRequest req;
+  req.n_ctx = cp.n_ctx;
+  req.n_batch = std::max(1, o.n_prompt);
+  req.cpu = runtime::cpu_device(runtime::probe_hardware({false, false}).cpu, 1ull << 62, bw,
+                                runtime::measure_cpu_matmul_flops(be->n_threads()));
+  const auto plan = runtime::plan(m->file(), req);
   const double tg_limit = bw / static_cast<double>(bytes_per_token);
   const double roofline = tg_best / tg_limit;
   std::string types;
@@ -117,6 +128,8 @@ int run(const Opts& o) {
     j["bandwidth_gb_s"] = bw / 1e9;
     j["tg_limit_tok_s"] = tg_limit;
     j["tg_roofline"] = roofline;
+    j["predicted_pp_tok_s"] = plan.pp_tok_s;
+    j["predicted_tg_tok_s"] = plan.tg_tok_s;
     fmt::print("{}\n", j.dump(2));
   } else {
     fmt::print("model      {} ({}, {} params, {})\n", path, hp.arch, m->n_params(), human_bytes(m->weight_bytes()));
@@ -126,6 +139,9 @@ int run(const Opts& o) {
     if (o.n_gen > 0)
       fmt::print("tg{:<8} {:.2f} tok/s  ({:.0f}% of the bandwidth limit of {:.2f} tok/s: {:.1f} GB/s, {} per token)\n",
                  o.n_gen, tg_best, 100 * roofline, tg_limit, bw / 1e9, human_bytes(bytes_per_token));
+    fmt::print("planner    predicted pp {:.1f} tok/s, tg {:.2f} tok/s (measured/predicted: pp {:.2f}, tg {:.2f})\n",
+               plan.pp_tok_s, plan.tg_tok_s, pp_best / std::max(1e-9, plan.pp_tok_s),
+               tg_best / std::max(1e-9, plan.tg_tok_s));
   }
   return 0;
 }

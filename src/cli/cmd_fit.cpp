@@ -52,6 +52,15 @@ struct ModelHeader {
   model::HParams hp;
   std::vector<gguf::TensorInfo> tensors;  // over every part of a split model
   std::string file_type;                  // "Q4_K_M", ... from general.file_type when known
+  uint64_t header_bytes = 0;              // metadata + tensor index of every part
+  uint64_t vocab_entries = 0;
+
+  runtime::ModelCost cost(const std::vector<gguf::TensorInfo>& ts) const {
+    auto c = runtime::model_cost(hp, ts);
+    c.header_bytes = header_bytes;
+    c.vocab_entries = vocab_entries;
+    return c;
+  }
 };
 
 // Stops a download once enough bytes arrived.
@@ -124,7 +133,9 @@ void add_part(ModelHeader& h, const gguf::File& f, bool first) {
   if (first) {
     h.hp = model::read_hparams(f);
     h.file_type = file_type_name(f);
+    h.vocab_entries = runtime::vocab_entries(f);
   }
+  h.header_bytes += f.data_offset();
   h.tensors.insert(h.tensors.end(), f.tensors().begin(), f.tensors().end());
 }
 
@@ -381,7 +392,7 @@ std::vector<Suggestion> suggestions(const ModelHeader& h, const runtime::ModelCo
   for (const char* mix : {"Q4_K_M", "Q3_K_M", "Q2_K"}) {
     runtime::ModelCost c;
     try {
-      c = runtime::model_cost(h.hp, requantized(h, mix));
+      c = h.cost(requantized(h, mix));
     } catch (const Error&) {
       continue;
     }
@@ -458,7 +469,7 @@ void print_table(const Plan& p) {
 
 int run(const Opts& o) {
   const ModelHeader h = read_model(o.model);
-  const auto cost = runtime::model_cost(h.hp, h.tensors);
+  const auto cost = h.cost(h.tensors);
   const Hardware hw = resolve_hardware(o);
   PlanRequest req;
   req.n_ctx = o.ctx >= 0 ? o.ctx : std::min<int64_t>(h.hp.n_ctx_train, 4096);

@@ -38,11 +38,12 @@ sample::SamplerParams sampling_from(const runtime::LoadedModel& lm, const RunOpt
 
 namespace {
 
-uint64_t rss_bytes() {
+// A /proc/self/status field in bytes ("VmRSS", "VmHWM"); 0 where there is none.
+uint64_t status_bytes(const std::string& field) {
   std::ifstream in("/proc/self/status");
   std::string line;
   while (std::getline(in, line))
-    if (line.rfind("VmRSS:", 0) == 0) return std::stoull(line.substr(6)) * 1024;
+    if (line.rfind(field + ":", 0) == 0) return std::stoull(line.substr(field.size() + 1)) * 1024;
   return 0;
 }
 
@@ -98,8 +99,9 @@ int run(RunOptions o) {
     const auto m = lm->memory();
     std::fprintf(stderr, "\n");
     log::info("load: {:.2f} s, {} threads, kernels {}", load_s, lm->backend().n_threads(), kernels_name());
-    log::info("memory: weights {} (mapped), KV cache {} ({} tokens), buffers {}, resident {}", human_bytes(m.weights),
-              human_bytes(m.kv_cache), lm->context().n_ctx(), human_bytes(m.buffers), human_bytes(rss_bytes()));
+    log::info("memory: weights {} (mapped), KV cache {} ({} tokens), buffers {}, resident {} (peak {})",
+              human_bytes(m.weights), human_bytes(m.kv_cache), lm->context().n_ctx(), human_bytes(m.buffers),
+              human_bytes(status_bytes("VmRSS")), human_bytes(status_bytes("VmHWM")));
     log::info("prompt: {} tokens ({} cached) in {:.3f} s, {:.1f} tok/s", r.prompt_tokens, r.cached_tokens,
               r.prompt_seconds, (r.prompt_tokens - r.cached_tokens) / std::max(1e-9, r.prompt_seconds));
     log::info("generation: {} tokens in {:.3f} s, {:.1f} tok/s, finish: {}", r.generated_tokens, r.generate_seconds,

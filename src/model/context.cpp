@@ -25,14 +25,25 @@ Context::Context(const Model& m, backend::Backend& b, const ContextParams& p) : 
   }
   seq_len_.assign(p.n_seq, 0);
   const int64_t nb = p.n_batch;
-  buf.x.resize(nb * hp.n_embd);
-  buf.xn.resize(nb * std::max(hp.n_embd, hp.q_dim()));
-  buf.q.resize(nb * hp.q_dim());
-  buf.k.resize(nb * hp.kv_dim());
-  buf.v.resize(nb * hp.kv_dim());
-  buf.attn.resize(nb * std::max(hp.q_dim(), hp.n_embd));
-  buf.gate.resize(nb * std::max(hp.n_ff, hp.n_embd));
-  buf.up.resize(nb * hp.n_ff);
+  for (const auto& [b, width] : buffer_widths(hp)) (buf.*b).resize(nb * width);
+}
+
+std::vector<std::pair<std::vector<float> Context::Buffers::*, int64_t>> Context::buffer_widths(const HParams& hp) {
+  using B = Buffers;
+  return {{&B::x, hp.n_embd},
+          {&B::xn, std::max(hp.n_embd, hp.q_dim())},
+          {&B::q, hp.q_dim()},
+          {&B::k, hp.kv_dim()},
+          {&B::v, hp.kv_dim()},
+          {&B::attn, std::max(hp.q_dim(), hp.n_embd)},
+          {&B::gate, std::max(hp.n_ff, hp.n_embd)},
+          {&B::up, hp.n_ff}};
+}
+
+uint64_t Context::activation_bytes(const HParams& hp, int64_t n_batch) {
+  uint64_t row = 0;
+  for (const auto& bw : buffer_widths(hp)) row += static_cast<uint64_t>(bw.second);
+  return row * static_cast<uint64_t>(std::max<int64_t>(1, n_batch)) * sizeof(float);
 }
 
 backend::KvLayer Context::kv_layer(int layer) {

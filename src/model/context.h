@@ -1,5 +1,6 @@
 #pragma once
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "backend/backend.h"
@@ -45,6 +46,9 @@ class Context {
   void seq_truncate(int seq, int32_t p0);
   uint64_t kv_bytes() const;
   uint64_t buffer_bytes() const;
+  // Bytes of the activation buffers a context allocates for chunks of n_batch tokens (the planner's
+  // figure for the CPU; buffer_bytes() adds the logits actually held).
+  static uint64_t activation_bytes(const HParams& hp, int64_t n_batch);
 
   // For architecture block functions.
   const Model& model;
@@ -57,6 +61,8 @@ class Context {
   backend::KvLayer kv_layer(int layer);
 
  private:
+  // Each float activation buffer and its width per batch row.
+  static std::vector<std::pair<std::vector<float> Buffers::*, int64_t>> buffer_widths(const HParams& hp);
   void run_chunk(const Batch& b, int64_t begin, int64_t end);
   ContextParams params_;
   std::vector<uint16_t> kv_k_, kv_v_;

@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <random>
+#include <set>
 
 #include "base/error.h"
 #include "base/log.h"
@@ -29,6 +30,54 @@ constexpr Shape kShapes[] = {
     {"llama-8b", "llama", 4096, 32, 32, 8, 14336, 128256, 500000.0f, false},
     {"qwen2-0.5b", "qwen2", 896, 24, 14, 2, 4864, 151936, 1000000.0f, true},
 };
+
+// A SentencePiece-style vocabulary of n_vocab pieces, so that a synthetic model runs end to end (run,
+// serve, chat): control tokens, the 256 byte-fallback pieces, ChatML markers, printable characters with
+// and without the word-start mark, then made-up words (deterministic, unique) with decreasing scores.
+void add_synthetic_vocab(gguf::Writer& w, int64_t n_vocab) {
+  std::vector<std::string> toks;
+  std::vector<float> scores;
+  std::vector<int32_t> types;
+  std::set<std::string> seen;
+  auto add = [&](std::string piece, int32_t type) {
+    if (static_cast<int64_t>(toks.size()) >= n_vocab || !seen.insert(piece).second) return;
+    scores.push_back(type == 1 ? -static_cast<float>(toks.size()) : 0.0f);
+    toks.push_back(std::move(piece));
+    types.push_back(type);
+  };
+  add("<unk>", 2);
+  add("<s>", 3);
+  add("</s>", 3);
+  for (int b = 0; b < 256; ++b) add(fmt::format("<0x{:02X}>", b), 6);
+  add("<|im_start|>", 3);
+  add("<|im_end|>", 3);
+  const std::string mark = "\xe2\x96\x81";  // U+2581, SentencePiece's word-start mark
+  for (char c = ' ' + 1; c < 127; ++c) {
+    add(std::string(1, c), 1);
+    add(mark + c, 1);
+  }
+  std::mt19937 rng(42);
+  const std::string letters = "etaoinshrdlcumwfgypbvkjxqz";
+  std::geometric_distribution<int> len(0.3);
+  std::uniform_int_distribution<int> pick(0, 25);
+  while (static_cast<int64_t>(toks.size()) < n_vocab) {
+    std::string word = rng() % 2 ? mark : "";
+    const int n = 2 + std::min(len(rng), 10);
+    for (int i = 0; i < n; ++i) word += letters[std::min(pick(rng), pick(rng))];  // skewed to frequent letters
+    add(word, 1);
+  }
+  w.set("tokenizer.ggml.model", gguf::Value::str("llama"));
+  w.set("tokenizer.ggml.tokens", gguf::Value::str_array(std::move(toks)));
+  w.set("tokenizer.ggml.scores", gguf::Value::f32_array(std::move(scores)));
+  w.set("tokenizer.ggml.token_type", gguf::Value::i32_array(std::move(types)));
+  w.set("tokenizer.ggml.unknown_token_id", gguf::Value::u32(0));
+  w.set("tokenizer.ggml.bos_token_id", gguf::Value::u32(1));
+  w.set("tokenizer.ggml.eos_token_id", gguf::Value::u32(2));
+  w.set("tokenizer.ggml.eot_token_id", gguf::Value::u32(260));  // <|im_end|>
+  w.set("tokenizer.chat_template",
+        gguf::Value::str("{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n"
+                         "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"));
+}
 
 }  // namespace
 
@@ -63,6 +112,7 @@ std::string synthetic_model(const std::string& spec, const std::string& dir) {
   w.set(a + "attention.head_count_kv", gguf::Value::u32(static_cast<uint32_t>(sh->n_head_kv)));
   w.set(a + "attention.layer_norm_rms_epsilon", gguf::Value::f32(1e-5f));
   w.set(a + "rope.freq_base", gguf::Value::f32(sh->rope_base));
+  add_synthetic_vocab(w, sh->n_vocab);
 
   model::HParams hp;
   hp.arch = sh->arch;

@@ -1,13 +1,67 @@
 #include "runtime/loaded_model.h"
 
 #include <chrono>
+#include <cstdlib>
 #include <map>
 
 #include "base/error.h"
 #include "base/log.h"
+#include "runtime/hw_probe.h"
+#include "runtime/hw_table.h"
+#include "runtime/planner.h"
 #include "sample/stop.h"
 
 namespace hearth::runtime {
+
+namespace {
+
+uint64_t ram_available(const LoadOptions& opt) {
+  uint64_t ram = probe_hardware(ProbeOptions{false, false}).ram.available;
+  if (const char* env = std::getenv("HEARTH_RAM_LIMIT"); env && *env) {
+    try {
+      ram = std::min(ram, parse_memory_size(env));
+    } catch (const Error& e) {
+      fail("HEARTH_RAM_LIMIT: {}", e.what());
+    }
+  }
+  return opt.ram_limit > 0 ? std::min(ram, opt.ram_limit) : ram;
+}
+
+std::string mib(uint64_t b) { return fmt::format("{:.0f} MiB", static_cast<double>(b) / (1 << 20)); }
+
+}  // namespace
+
+// The planner decides before anything is allocated: a model whose weights do not fit in RAM is refused
+// (rather than swapped to death); a default context that does not fit is shortened, with a warning; a
+// context the user asked for that does not fit is an error naming what would.
+void LoadedModel::plan_memory(LoadedModel& lm, const std::string& path, const LoadOptions& opt,
+                              model::ContextParams& cp) {
+  PlanRequest req;
+  req.n_ctx = cp.n_ctx;
+  req.n_seq = cp.n_seq;
+  req.n_batch = cp.n_batch;
+  const uint64_t ram = ram_available(opt);
+  req.cpu = cpu_device(CpuInfo{}, ram, 1e9, 1e9);  // speeds are not needed here
+  const auto cost = model_cost(lm.model_->file());
+  const Plan p = plan(cost, req);
+  if (p.fits) return;
+  const auto& u = p.cpu;
+  const std::string need =
+      fmt::format("{} (weights {}, KV cache {} for {} x {} tokens, buffers {}, runtime {})", mib(u.total()),
+                  mib(u.weights), mib(u.kv_cache), cp.n_seq, cp.n_ctx, mib(u.compute), mib(u.overhead));
+  if (p.max_ctx < 1)
+    fail("{}: the model needs {} of RAM but only {} is available; a smaller quantization of it would fit "
+         "better (see `hearth fit`)", path, need, mib(ram));
+  const int64_t fit_ctx = p.max_ctx >= 512 ? p.max_ctx / 256 * 256 : p.max_ctx;
+  if (opt.n_ctx > 0 || fit_ctx < 256)
+    fail("{}: at {} tokens the model needs {} of RAM but only {} is available; the largest context that "
+         "fits is {} tokens (-c {})", path, cp.n_ctx, need, mib(ram), p.max_ctx, fit_ctx);
+  lm.warnings_.push_back(fmt::format("context reduced from {} to {} tokens to fit in the {} of RAM available",
+                                     cp.n_ctx, fit_ctx, mib(ram)));
+  log::warn("{}", lm.warnings_.back());
+  cp.n_ctx = fit_ctx;
+  cp.n_batch = std::min(cp.n_batch, cp.n_ctx);
+}
 
 std::unique_ptr<LoadedModel> LoadedModel::load(const std::string& path, const LoadOptions& opt) {
   std::unique_ptr<LoadedModel> lm(new LoadedModel());
@@ -24,6 +78,7 @@ std::unique_ptr<LoadedModel> LoadedModel::load(const std::string& path, const Lo
     log::warn("context of {} tokens is longer than the {} the model was trained on; quality may suffer", cp.n_ctx, train);
   cp.n_seq = opt.n_seq;
   cp.n_batch = std::min(opt.n_batch, cp.n_ctx);
+  plan_memory(*lm, path, opt, cp);
   lm->ctx_ = std::make_unique<model::Context>(*lm->model_, *lm->be_, cp);
   return lm;
 }

@@ -21,6 +21,8 @@ struct LoadOptions {
   int64_t n_ctx = 0;      // tokens per sequence; 0: 4096
   int n_seq = 1;          // parallel sequences
   int64_t n_batch = 512;  // prompt tokens per forward chunk
+  // Bytes of RAM the model may use; 0: what is available now (HEARTH_RAM_LIMIT caps it, e.g. "8GiB").
+  uint64_t ram_limit = 0;
 };
 
 // A model ready to run: weights (memory-mapped), tokenizer, backend, one context.
@@ -43,14 +45,20 @@ class LoadedModel {
     uint64_t weights = 0, kv_cache = 0, buffers = 0;
   };
   Memory memory() const;
+  // What the load-time memory plan changed or warned about ("context reduced to 2048 tokens to fit in
+  // RAM", ...): printed when loading, returned by the server's `ps`.
+  const std::vector<std::string>& warnings() const { return warnings_; }
 
  private:
   LoadedModel() = default;
+  static void plan_memory(LoadedModel& lm, const std::string& path, const LoadOptions& opt,
+                          model::ContextParams& cp);
   std::unique_ptr<model::Model> model_;
   std::unique_ptr<tokenizer::Tokenizer> tok_;
   std::unique_ptr<backend::Backend> be_;
   std::unique_ptr<model::Context> ctx_;
   std::string chat_template_;
+  std::vector<std::string> warnings_;
   mutable std::once_flag template_once_;
   mutable std::unique_ptr<chat::ChatTemplate> template_engine_;
 };

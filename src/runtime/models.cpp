@@ -132,6 +132,8 @@ std::vector<LoadedInfo> ModelManager::loaded() const {
     i.path = e.path;
     i.weight_bytes = e.engine->model().memory().weights;
     i.kv_bytes = e.engine->model().memory().kv_cache;
+    i.context = e.engine->model().context().n_ctx();
+    i.warnings = e.engine->model().warnings();
     i.expires = now + std::chrono::duration_cast<std::chrono::system_clock::duration>(e.last_used + e.keep_alive - now_s);
     i.active = e.engine->active();
     i.queued = e.engine->queued();

@@ -24,6 +24,8 @@ struct ManagerOptions {
 struct LoadedInfo {
   std::string name, path;
   uint64_t weight_bytes = 0, kv_bytes = 0;
+  int64_t context = 0;                // tokens per sequence (after the memory plan)
+  std::vector<std::string> warnings;  // from the load-time memory plan
   std::chrono::system_clock::time_point expires;
   int active = 0;
   size_t queued = 0;

@@ -8,14 +8,19 @@
 #include <cstdlib>
 
 #include "base/error.h"
+#include "model/context.h"
 #include "runtime/hw.h"
 
 namespace hearth::runtime {
 
 namespace {
 
-// The process itself, the tokenizer's tables and metadata: system RAM beyond the model's buffers.
-constexpr uint64_t kCpuOverheadBytes = 128ull << 20;
+// System RAM beyond the model's buffers: the process (code, libraries, heap, thread stacks), plus the
+// mapped header and the tokenizer's tables per vocabulary entry. Calibrated with `hearth run --verbose`
+// (tests/e2e/memory_test.sh): about 14 MiB for a model with a tiny vocabulary, about 170-210 bytes per
+// token or merge (the Llama 3 vocabulary: 128256 tokens + 280147 merges take ~75 MiB).
+constexpr uint64_t kCpuBaseOverheadBytes = 16ull << 20;
+constexpr uint64_t kBytesPerVocabEntry = 200;
 constexpr int64_t kMaxContext = int64_t{1} << 24;
 
 std::string gib(uint64_t b) { return fmt::format("{:.1f} GiB", static_cast<double>(b) / double(1ull << 30)); }
@@ -71,9 +76,11 @@ class Planner {
       n.gpu.overhead = r_.gpu ? r_.gpu->overhead_bytes : 0;
     }
     // The CPU always holds the input embeddings of a batch and the logits.
+    // The CPU backend keeps no n_ctx x n_batch score matrix (attention streams over the cache).
     n.cpu.compute = logits_buffer_bytes(hp_, r_.n_seq) +
-                    (k < L ? compute : static_cast<uint64_t>(batch(ctx) * hp_.n_embd) * sizeof(float));
-    n.cpu.overhead = kCpuOverheadBytes;
+                    (k < L ? model::Context::activation_bytes(hp_, batch(ctx))
+                           : static_cast<uint64_t>(batch(ctx) * hp_.n_embd) * sizeof(float));
+    n.cpu.overhead = cpu_overhead_bytes(m_);
     return n;
   }
 
@@ -281,7 +288,23 @@ ModelCost model_cost(const model::HParams& hp, const std::vector<gguf::TensorInf
   return m;
 }
 
-ModelCost model_cost(const gguf::File& f) { return model_cost(model::read_hparams(f), f.tensors()); }
+ModelCost model_cost(const gguf::File& f) {
+  ModelCost m = model_cost(model::read_hparams(f), f.tensors());
+  m.header_bytes = f.data_offset();
+  m.vocab_entries = vocab_entries(f);
+  return m;
+}
+
+uint64_t vocab_entries(const gguf::File& f) {
+  uint64_t n = 0;
+  for (const char* key : {"tokenizer.ggml.tokens", "tokenizer.ggml.merges"})
+    if (const auto* v = f.find(key); v && v->is_array()) n += v->array_size();
+  return n;
+}
+
+uint64_t cpu_overhead_bytes(const ModelCost& m) {
+  return kCpuBaseOverheadBytes + m.header_bytes + m.vocab_entries * kBytesPerVocabEntry;
+}
 
 Plan plan(const ModelCost& m, const PlanRequest& req) {
   const auto& hp = m.hp;

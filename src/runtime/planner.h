@@ -35,6 +35,8 @@ struct ModelCost {
   bool quantized = true;     // most matrix bytes are block-quantized (int8 compute) rather than float
   uint64_t total_bytes = 0;  // all tensors of the file
   uint64_t n_params = 0;
+  uint64_t header_bytes = 0;   // metadata and tensor index (mapped and read at load)
+  uint64_t vocab_entries = 0;  // tokens + BPE merges: the tokenizer's tables in RAM
 };
 
 // Reads the cost of a model from its header (read_hparams + the tensor index, grouped by blk.N).
@@ -93,5 +95,9 @@ Plan plan(const gguf::File& f, const PlanRequest& req);
 uint64_t kv_bytes_per_layer(const model::HParams& hp, int64_t n_tokens, CacheType t);
 uint64_t compute_buffer_bytes(const model::HParams& hp, int64_t n_ctx, int64_t n_batch);
 uint64_t logits_buffer_bytes(const model::HParams& hp, int n_outputs);
+// Tokens + BPE merges in a model's header.
+uint64_t vocab_entries(const gguf::File& f);
+// System RAM the process takes beyond weights, KV cache and buffers: code, heap, the tokenizer's tables.
+uint64_t cpu_overhead_bytes(const ModelCost& m);
 
 }  // namespace hearth::runtime

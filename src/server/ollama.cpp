@@ -316,7 +316,8 @@ void add_ollama_routes(httplib::Server& svr, Context& ctx) {
     for (auto& m : c.models->loaded()) {
       models.push_back({{"name", m.name}, {"model", m.name}, {"size", m.weight_bytes + m.kv_bytes}, {"digest", ""},
                         {"details", {{"format", "gguf"}}}, {"expires_at", iso8601(m.expires)}, {"size_vram", 0},
-                        {"active", m.active}, {"queued", m.queued}});
+                        {"context_length", m.context}, {"active", m.active}, {"queued", m.queued},
+                        {"warnings", m.warnings}});
     }
     res.set_content(json{{"models", models}}.dump(), "application/json");
   }));
