@@ -61,8 +61,12 @@ class Backend {
   virtual void get_rows(const WeightView& w, const int32_t* ids, int n, float* out) = 0;
   // y = x / rms(x) * w for n rows of dim (w may be null). x and y may alias.
   virtual void rms_norm(const float* x, const float* w, float* y, int64_t n_rows, int64_t dim, float eps) = 0;
-  // y[n x w.rows] = x[n x w.cols] * w^T (+ bias[w.rows]).
-  virtual void matmul(const WeightView& w, const float* x, int64_t n, float* y, const float* bias = nullptr) = 0;
+  // y[n x w.rows] = x[n x w.cols] * w^T (+ bias[w.rows]). The first `n_rowwise` rows of x go through the
+  // one-row (matrix-vector) kernel, the others through the batched (tiled) kernel: a row's arithmetic
+  // depends on its role, never on what else is in the batch, so batching does not change results.
+  // -1: a single row uses the one-row kernel, several rows the batched one.
+  virtual void matmul(const WeightView& w, const float* x, int64_t n, float* y, const float* bias = nullptr,
+                      int64_t n_rowwise = -1) = 0;
   // Rotate n_tokens rows of n_heads heads of head_dim (row stride n_heads*head_dim) in place.
   virtual void rope(float* x, int64_t n_tokens, int n_heads, int head_dim, const int32_t* pos, const RopeParams& p) = 0;
   // Store n_tokens rows of k and v (each kv_dim floats) into cache cells cells[t].

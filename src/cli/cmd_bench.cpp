@@ -89,6 +89,7 @@ int run(const Opts& o) {
       for (int i = 0; i < o.n_gen; ++i) {
         model::Batch b;
         b.add(tok(rng), i, 0, true);
+        b.n_generated = 1;
         ctx.forward(b);
       }
       const double s = std::chrono::duration<double>(clock::now() - t0).count();
@@ -139,9 +140,12 @@ int run(const Opts& o) {
     if (o.n_gen > 0)
       fmt::print("tg{:<8} {:.2f} tok/s  ({:.0f}% of the bandwidth limit of {:.2f} tok/s: {:.1f} GB/s, {} per token)\n",
                  o.n_gen, tg_best, 100 * roofline, tg_limit, bw / 1e9, human_bytes(bytes_per_token));
-    fmt::print("planner    predicted pp {:.1f} tok/s, tg {:.2f} tok/s (measured/predicted: pp {:.2f}, tg {:.2f})\n",
-               plan.pp_tok_s, plan.tg_tok_s, pp_best / std::max(1e-9, plan.pp_tok_s),
-               tg_best / std::max(1e-9, plan.tg_tok_s));
+    if (o.n_prompt > 0)
+      fmt::print("planner    pp{} predicted {:.1f} tok/s (measured / predicted {:.2f})\n", o.n_prompt, plan.pp_tok_s,
+                 pp_best / std::max(1e-9, plan.pp_tok_s));
+    if (o.n_gen > 0)
+      fmt::print("planner    tg predicted {:.2f} tok/s (measured / predicted {:.2f})\n", plan.tg_tok_s,
+                 tg_best / std::max(1e-9, plan.tg_tok_s));
   }
   return 0;
 }

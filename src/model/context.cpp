@@ -1,5 +1,6 @@
 #include "model/context.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -83,17 +84,20 @@ const float* Context::forward(const Batch& b) {
   int64_t out_done = 0;
   for (int64_t s = 0; s < n; s += params_.n_batch) {
     const int64_t e = std::min(n, s + params_.n_batch);
+    n_rowwise = std::clamp<int64_t>(b.n_generated - s, 0, e - s);
     run_chunk(b, s, e);
     // Output rows of this chunk.
     int64_t n_rows = 0;
     for (int64_t i = s; i < e; ++i) n_rows += b.logits[i];
     if (n_rows == 0) continue;
     if (out_rows_.size() < static_cast<size_t>(n_rows * hp.n_embd)) out_rows_.resize(n_rows * hp.n_embd);
-    int64_t r = 0;
+    int64_t r = 0, out_rowwise = 0;
+    for (int64_t i = s; i < s + n_rowwise; ++i) out_rowwise += b.logits[i];
     for (int64_t i = s; i < e; ++i)
       if (b.logits[i]) std::memcpy(&out_rows_[r++ * hp.n_embd], &buf.x[(i - s) * hp.n_embd], hp.n_embd * sizeof(float));
     be.rms_norm(out_rows_.data(), model.output_norm, out_rows_.data(), n_rows, hp.n_embd, hp.norm_eps);
-    be.matmul(model.output, out_rows_.data(), n_rows, logits_.data() + out_done * hp.n_vocab);
+    be.matmul(model.output, out_rows_.data(), n_rows, logits_.data() + out_done * hp.n_vocab, nullptr,
+              out_rowwise);
     out_done += n_rows;
   }
   return logits_.data();
@@ -135,9 +139,9 @@ void llama_block(Context& ctx, int layer, int64_t nt) {
 
   // Attention.
   be.rms_norm(B.x.data(), L.attn_norm, B.xn.data(), nt, E, hp.norm_eps);
-  be.matmul(L.wq, B.xn.data(), nt, B.q.data(), L.bq);
-  be.matmul(L.wk, B.xn.data(), nt, B.k.data(), L.bk);
-  be.matmul(L.wv, B.xn.data(), nt, B.v.data(), L.bv);
+  be.matmul(L.wq, B.xn.data(), nt, B.q.data(), L.bq, ctx.n_rowwise);
+  be.matmul(L.wk, B.xn.data(), nt, B.k.data(), L.bk, ctx.n_rowwise);
+  be.matmul(L.wv, B.xn.data(), nt, B.v.data(), L.bv, ctx.n_rowwise);
   if (L.q_norm) be.rms_norm(B.q.data(), L.q_norm, B.q.data(), nt * hp.n_head, hp.head_dim, hp.norm_eps);
   if (L.k_norm) be.rms_norm(B.k.data(), L.k_norm, B.k.data(), nt * hp.n_head_kv, hp.head_dim, hp.norm_eps);
   be.rope(B.q.data(), nt, static_cast<int>(hp.n_head), static_cast<int>(hp.head_dim), B.pos.data(), hp.rope);
@@ -153,16 +157,16 @@ void llama_block(Context& ctx, int layer, int64_t nt) {
   ab.cell_begin = B.cell_begin.data();
   ab.n_cells = B.n_cells.data();
   be.attention(kv, ab, B.q.data(), B.attn.data());
-  be.matmul(L.wo, B.attn.data(), nt, B.xn.data());
+  be.matmul(L.wo, B.attn.data(), nt, B.xn.data(), nullptr, ctx.n_rowwise);
   be.add(B.x.data(), B.xn.data(), nt * E);
   if (be.trace) be.trace("attn_out", layer, B.xn.data(), nt * E);
 
   // Feed-forward (SwiGLU).
   be.rms_norm(B.x.data(), L.ffn_norm, B.xn.data(), nt, E, hp.norm_eps);
-  be.matmul(L.gate, B.xn.data(), nt, B.gate.data());
-  be.matmul(L.up, B.xn.data(), nt, B.up.data());
+  be.matmul(L.gate, B.xn.data(), nt, B.gate.data(), nullptr, ctx.n_rowwise);
+  be.matmul(L.up, B.xn.data(), nt, B.up.data(), nullptr, ctx.n_rowwise);
   be.swiglu(B.gate.data(), B.up.data(), nt * hp.n_ff);
-  be.matmul(L.down, B.gate.data(), nt, B.attn.data());
+  be.matmul(L.down, B.gate.data(), nt, B.attn.data(), nullptr, ctx.n_rowwise);
   be.add(B.x.data(), B.attn.data(), nt * E);
 }
 

@@ -13,13 +13,23 @@ namespace hearth::model {
 struct Batch {
   std::vector<int32_t> tokens, pos, seq;
   std::vector<uint8_t> logits;
+  // The first n_generated tokens are sampled tokens fed back (one per generating sequence): they run
+  // through the one-row kernels, every other token through the batched ones, whatever the batch holds,
+  // so a sequence's results do not depend on the other sequences batched with it.
+  int64_t n_generated = 0;
   void add(int32_t token, int32_t position, int32_t sequence, bool want_logits) {
     tokens.push_back(token);
     pos.push_back(position);
     seq.push_back(sequence);
     logits.push_back(want_logits ? 1 : 0);
   }
-  void clear() { tokens.clear(); pos.clear(); seq.clear(); logits.clear(); }
+  void clear() {
+    tokens.clear();
+    pos.clear();
+    seq.clear();
+    logits.clear();
+    n_generated = 0;
+  }
   int64_t size() const { return static_cast<int64_t>(tokens.size()); }
 };
 
@@ -59,6 +69,8 @@ class Context {
     std::vector<int32_t> pos;
   } buf;
   backend::KvLayer kv_layer(int layer);
+  // Tokens of the current chunk that use the one-row kernels (Batch::n_generated, clipped to the chunk).
+  int64_t n_rowwise = 0;
 
  private:
   // Each float activation buffer and its width per batch row.

@@ -118,9 +118,10 @@ void Session::reset() {
   lm_.context().seq_truncate(seq_, 0);
 }
 
-const float* Session::eval(const std::vector<int32_t>& tokens, size_t from) {
+const float* Session::eval(const std::vector<int32_t>& tokens, size_t from, bool generated) {
   auto& ctx = lm_.context();
   model::Batch b;
+  b.n_generated = generated ? 1 : 0;
   for (size_t i = from; i < tokens.size(); ++i)
     b.add(tokens[i], static_cast<int32_t>(i), seq_, i + 1 == tokens.size());
   const float* logits = ctx.forward(b);
@@ -185,7 +186,7 @@ GenerateResult Session::generate(const std::vector<int32_t>& prompt, sample::Sam
       r.finish = FinishReason::Cancelled;
       break;
     }
-    logits = eval(tokens, tokens.size() - 1);
+    logits = eval(tokens, tokens.size() - 1, true);
   }
   if (!stop.stopped() && go) {
     std::string rest = stop.feed(dec.flush()).text;

@@ -94,7 +94,8 @@ class Session {
 
  private:
   // Evaluate tokens[from..) appending to the cache; returns the logits of the last one.
-  const float* eval(const std::vector<int32_t>& tokens, size_t from);
+  // Runs tokens[from..]; `generated`: the one token is a sampled token fed back (Batch::n_generated).
+  const float* eval(const std::vector<int32_t>& tokens, size_t from, bool generated = false);
   LoadedModel& lm_;
   int seq_;
   std::vector<int32_t> cached_;

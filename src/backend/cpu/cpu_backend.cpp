@@ -50,7 +50,8 @@ class CpuBackend final : public Backend {
     }
   }
 
-  void matmul(const WeightView& w, const float* x, int64_t n, float* y, const float* bias) override {
+  void matmul(const WeightView& w, const float* x, int64_t n, float* y, const float* bias,
+              int64_t n_rowwise) override {
     const auto& tk = k_.types[static_cast<uint32_t>(w.type)];
     if (!tk.vec_dot) fail("tensor type {} is not supported for matrix multiplication", tensor::type_name(w.type));
     const int64_t K = w.cols, N = w.rows;
@@ -71,18 +72,21 @@ class CpuBackend final : public Backend {
       else pool_.parallel_for(n, convert);
       act = dst;
     }
-    // 2. Output rows split across threads; prompt batches go through cache-sized column blocks.
+    // 2. Output rows split across threads; the rows of x after the first n1 go through cache-sized
+    // column blocks of the tiled kernel (types without one use the one-row kernel for all).
+    const int64_t n1 = !tk.dot_tile ? n : n_rowwise < 0 ? (n == 1 ? 1 : 0) : std::min(n, n_rowwise);
     const int tr = tk.dot_tile ? tk.tile_rows : 1;
     auto work = [&](int ith, int nth) {
       const int64_t n_tiles = (N + tr - 1) / tr;
       const int64_t per = (n_tiles + nth - 1) / nth;
       const int64_t r0 = std::min<int64_t>(N, ith * per * tr), r1 = std::min<int64_t>(N, (ith + 1) * per * tr);
       if (r0 >= r1) return;
-      if (n == 1) {
-        for (int64_t r = r0; r < r1; ++r) y[r] = tk.vec_dot(K, w.data + r * w.row_bytes, act);
-      } else {
+      // One-row kernel: each weight row stays in L1 while it meets every such activation row.
+      for (int64_t r = r0; r < r1 && n1 > 0; ++r)
+        for (int64_t c = 0; c < n1; ++c) y[c * N + r] = tk.vec_dot(K, w.data + r * w.row_bytes, act + c * act_row);
+      if (n1 < n) {
         constexpr int64_t kColBlock = 64, kRowBlock = 64;
-        for (int64_t cb = 0; cb < n; cb += kColBlock) {
+        for (int64_t cb = n1; cb < n; cb += kColBlock) {
           const int64_t ce = std::min(n, cb + kColBlock);
           for (int64_t rb = r0; rb < r1; rb += kRowBlock) {
             const int64_t re = std::min(r1, rb + kRowBlock);

@@ -78,8 +78,12 @@ void tile_driver(int64_t n, int nr, int nc, const void* w, uint64_t ws, const vo
 template <class K>
 float vec_dot_driver(int64_t n, const void* w, const void* x) {
   float out = 0.0f;
-  K::template run<1, 1>(n / K::kBlock, static_cast<const uint8_t*>(w), 0, static_cast<const uint8_t*>(x), 0,
-                        &out, 0);
+  const auto* wb = static_cast<const uint8_t*>(w);
+  const auto* xb = static_cast<const uint8_t*>(x);
+  if constexpr (requires { K::kVecUnroll; })
+    K::template run<1, 1, K::kVecUnroll>(n / K::kBlock, wb, 0, xb, 0, &out, 0);
+  else
+    K::template run<1, 1>(n / K::kBlock, wb, 0, xb, 0, &out, 0);
   return out;
 }
 

@@ -33,12 +33,13 @@ struct BF16L {
 template <class L>
 struct KernF {
   static constexpr int kBlock = 1;
+  static constexpr int kVecUnroll = 4;  // accumulators of the one-row kernel (FMA latency)
 
-  template <int NR, int NC>
+  template <int NR, int NC, int U = 1>
   static void run(int64_t n, const uint8_t* w, uint64_t ws, const uint8_t* x, uint64_t xs, float* out,
                   int64_t os) {
-    // Small tiles get several independent accumulators to hide the FMA latency.
-    constexpr int U = NR * NC >= 8 ? 1 : (NR * NC >= 4 ? 2 : 4);
+    // U interleaved accumulators per output: only the one-row kernel (vec_dot) uses more than one, so a
+    // tile's arithmetic for an output never depends on the tile's size (batch invariance).
     float32x4_t acc[U][NR][NC];
 #pragma GCC unroll 16
     for (int u = 0; u < U; ++u)

@@ -95,6 +95,7 @@ struct IQ4_NLT {
 template <class T>
 struct Kern32 {
   static constexpr int kBlock = 32;
+  static constexpr int kVecUnroll = 2;  // accumulators of the one-row kernel (FMA latency)
   using W = typename T::W;
   using X = typename T::X;
 
@@ -130,11 +131,11 @@ struct Kern32 {
     }
   }
 
-  template <int NR, int NC>
+  template <int NR, int NC, int U = 1>
   static void run(int64_t nb, const uint8_t* w, uint64_t ws, const uint8_t* x, uint64_t xs, float* out,
                   int64_t os) {
-    // A single dot product alternates two accumulators so the FMA latency does not bound the loop.
-    constexpr int U = NR * NC == 1 ? 2 : 1;
+    // U interleaved accumulators per output: only the one-row kernel (vec_dot) uses more than one, so a
+    // tile's arithmetic for an output never depends on the tile's size (batch invariance).
     float32x4_t acc[U][NR][NC];
     float macc[U][NR][NC];
 #pragma GCC unroll 16
