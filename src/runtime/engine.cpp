@@ -1,7 +1,10 @@
 #include "runtime/engine.h"
 
+#include <array>
+
 #include "base/error.h"
 #include "base/log.h"
+#include "sample/logprobs.h"
 #include "sample/stop.h"
 #include "tokenizer/tokenizer.h"
 
@@ -33,6 +36,9 @@ struct Engine::Slot {
   std::unique_ptr<sample::Sampler> sampler;
   std::unique_ptr<tokenizer::StreamDecoder> decoder;
   std::unique_ptr<sample::StopMatcher> stop;
+  std::optional<sample::JsonValidator> json;  // JSON mode: the output so far
+  bool json_forced = false;                   // the token budget made the JSON text close early
+  std::vector<TokenLogprob> pending_lp;       // logprobs of tokens whose text is not out yet
   GenerateResult result;
   std::chrono::steady_clock::time_point t_start, t_first;
 };
@@ -173,6 +179,11 @@ void Engine::admit() {
     dopt.strip_leading_space = false;
     s.decoder = std::make_unique<tokenizer::StreamDecoder>(lm_->tokenizer(), dopt);
     s.stop = std::make_unique<sample::StopMatcher>(job.opt.stop);
+    s.json.reset();
+    s.json_forced = false;
+    if (job.json) s.json.emplace(*job.json);
+    job.logprobs = std::min(job.logprobs, 20);
+    s.pending_lp.clear();
     s.pending = -1;
     s.job = std::move(job);
     s.busy = true;
@@ -185,8 +196,10 @@ void Engine::finish(Slot& s, FinishReason why) {
   if (!s.stop->stopped() && why != FinishReason::Cancelled) {
     std::string rest = s.stop->feed(s.decoder->flush()).text;
     if (!s.stop->stopped()) rest += s.stop->flush();
-    if (!rest.empty()) s.job.out->push(Event{Event::Kind::Text, rest, {}});
+    if (!rest.empty() || !s.pending_lp.empty())
+      s.job.out->push(Event{Event::Kind::Text, rest, {}, std::move(s.pending_lp)});
   }
+  s.pending_lp.clear();
   const auto now = std::chrono::steady_clock::now();
   s.result.finish = why;
   s.result.prompt_seconds = std::chrono::duration<double>(s.t_first - s.t_start).count();
@@ -196,10 +209,70 @@ void Engine::finish(Slot& s, FinishReason why) {
     stats_.prompt_tokens += static_cast<uint64_t>(s.result.prompt_tokens - s.result.cached_tokens);
     stats_.generated_tokens += static_cast<uint64_t>(s.result.generated_tokens);
   }
-  s.job.out->push(Event{Event::Kind::Done, "", s.result});
+  s.job.out->push(Event{Event::Kind::Done, "", s.result, {}});
   s.job = Job{};
   s.busy = false;
   active_.fetch_sub(1);
+}
+
+void Engine::fail_slot(Slot& s, const std::string& message) {
+  // The sequence's cache stays consistent (every token in `cached` was evaluated), so it stays
+  // available for prefix reuse.
+  s.job.out->push(Event{Event::Kind::Error, message, {}, {}});
+  s.job = Job{};
+  s.pending_lp.clear();
+  s.busy = false;
+  active_.fetch_sub(1);
+}
+
+int32_t Engine::pick(Slot& s, const float* logits, int32_t n_vocab) {
+  if (!s.json) return s.sampler->sample(logits, n_vocab);
+  const auto& tok = lm_->tokenizer();
+  const sample::JsonValidator& v = *s.json;
+  const bool may_end = v.complete() && !s.job.opt.ignore_eos;
+  const int32_t n_tok = tok.n_vocab();
+  // Tokens left after this one (max_tokens, then the context), so the JSON text can be closed in time:
+  // while it still can, a token is allowed only if the shortest completion after it fits. Finishing
+  // a text early this way is reported as "length".
+  int64_t left = lm_->context().n_ctx() - 1 - static_cast<int64_t>(s.cached.size());
+  if (s.job.opt.max_tokens >= 0)
+    left = std::min<int64_t>(left, s.job.opt.max_tokens - s.result.generated_tokens - 1);
+  bool budget = v.min_close_bytes() <= left + 1;
+  if (first_byte_.empty()) {
+    first_byte_.resize(static_cast<size_t>(n_tok));
+    for (int32_t id = 0; id < n_tok; ++id) {
+      const std::string piece = tok.token_to_piece(id, false);
+      first_byte_[static_cast<size_t>(id)] = piece.empty() ? 256 : static_cast<uint8_t>(piece[0]);
+    }
+  }
+  std::array<bool, 257> first_ok{};  // which first bytes the validator takes now
+  for (int c = 0; c < 256; ++c) {
+    sample::JsonValidator next = v;
+    first_ok[static_cast<size_t>(c)] = next.feed_byte(static_cast<uint8_t>(c));
+  }
+  // A token may come next when its bytes continue the JSON text; tokens that print nothing (control
+  // tokens) would let the model stall, so only end-of-generation is, and only once the text is complete.
+  auto allowed = [&](int32_t id) {
+    if (id < 0 || id >= n_tok) return false;
+    if (tok.is_eog(id)) return may_end;
+    if (!first_ok[first_byte_[static_cast<size_t>(id)]]) return false;
+    const std::string piece = tok.token_to_piece(id, false);
+    sample::JsonValidator next = v;
+    if (!next.feed(piece)) return false;
+    if (budget && next.min_close_bytes() > left) {
+      s.json_forced = true;
+      return false;
+    }
+    return true;
+  };
+  for (;;) {
+    try {
+      return s.sampler->sample(logits, n_vocab, allowed);
+    } catch (const Error&) {
+      if (!budget) return -1;  // no token of the vocabulary continues the text
+      budget = false;          // it cannot close the text in time: let it be cut instead
+    }
+  }
 }
 
 void Engine::step() {
@@ -220,6 +293,7 @@ void Engine::step() {
     s.pending = -1;
     rows.push_back(&s);
   }
+  b.n_generated = b.size();
   // Then prompt chunks, within the batch budget, so a long prompt never stalls the streams.
   for (auto& sp : slots_) {
     Slot& s = *sp;
@@ -252,17 +326,44 @@ void Engine::step() {
       finish(s, FinishReason::Length);
       continue;
     }
-    const int32_t id = s.sampler->sample(logits + r * n_vocab, n_vocab);
+    const float* row = logits + r * n_vocab;
+    int32_t id;
+    try {
+      id = pick(s, row, n_vocab);
+    } catch (const std::exception& ex) {  // this request's sampling failed, not the batch
+      fail_slot(s, ex.what());
+      continue;
+    }
+    if (id < 0) {
+      log::warn("JSON mode: no token of the vocabulary can continue the output; stopping");
+      finish(s, FinishReason::Stop);
+      continue;
+    }
     s.sampler->accept(id);
     if (!opt.ignore_eos && tok.is_eog(id)) {
       finish(s, FinishReason::Stop);
       continue;
     }
     s.result.generated_tokens++;
+    if (s.job.logprobs >= 0) {
+      const auto lp = sample::logprobs_of(row, n_vocab, id, s.job.logprobs);
+      auto text_of = [&](int32_t t) { return tok.valid(t) ? tok.token_to_piece(t, true) : std::string(); };
+      TokenLogprob e{text_of(id), lp.chosen, {}};
+      for (const auto& [alt, l] : lp.top) e.top.push_back({text_of(alt), l});
+      s.pending_lp.push_back(std::move(e));
+    }
+    bool json_done = false;
+    if (s.json) {
+      s.json->feed(tok.token_to_piece(id, false));
+      json_done = s.json->finished();
+    }
     auto out = s.stop->feed(s.decoder->push(id));
-    if (!out.text.empty()) s.job.out->push(Event{Event::Kind::Text, std::move(out.text), {}});
-    if (out.stopped) {
-      finish(s, FinishReason::Stop);
+    if (!out.text.empty()) {
+      s.job.out->push(Event{Event::Kind::Text, std::move(out.text), {}, std::move(s.pending_lp)});
+      s.pending_lp.clear();
+    }
+    if (out.stopped || json_done) {
+      finish(s, json_done && s.json_forced ? FinishReason::Length : FinishReason::Stop);
       continue;
     }
     if (opt.max_tokens >= 0 && s.result.generated_tokens >= opt.max_tokens) {

@@ -316,19 +316,71 @@ int32_t Sampler::draw(size_t n) {
   return c[last].id;  // rounding: the last token with a non-zero probability
 }
 
+int32_t Sampler::filter_and_draw(size_t n) {
+  if (n == 0) fail("sampler: every token is banned (logit bias or invalid logits)");
+  if (params_.typical_p < 1.0f && n > 1) n = apply_typical(n);
+  if (params_.top_p < 1.0f && n > 1) n = apply_top_p(n);
+  if (params_.min_p > 0.0f && n > 1) n = apply_min_p(n);
+  return draw(n);
+}
+
 int32_t Sampler::sample(const float* logits, int32_t n_vocab) {
   if (n_vocab <= 0) fail("sampler: vocabulary size must be positive, got {}", n_vocab);
   prepare(logits, n_vocab);
   if (params_.temperature <= 0) return greedy(n_vocab);
 
   const int32_t top_k = params_.top_k;
-  size_t n =
+  const size_t n =
       top_k > 0 && top_k < n_vocab ? select_top_k(n_vocab, static_cast<size_t>(top_k)) : select_all(n_vocab);
-  if (n == 0) fail("sampler: every token is banned (logit bias or invalid logits)");
-  if (params_.typical_p < 1.0f && n > 1) n = apply_typical(n);
-  if (params_.top_p < 1.0f && n > 1) n = apply_top_p(n);
-  if (params_.min_p > 0.0f && n > 1) n = apply_min_p(n);
-  return draw(n);
+  return filter_and_draw(n);
+}
+
+// Visits c[0, n) best first (sorting growing chunks, so a constraint that accepts one of the first
+// tokens costs little) and moves the first `want` allowed candidates, in order, to the front. When the
+// constraint rejects nearly everything, the rest is filtered in one pass and only the survivors are
+// ranked (checking every token once costs less than sorting a whole vocabulary).
+size_t Sampler::keep_allowed(size_t n, size_t want, const Filter& allowed) {
+  constexpr size_t kRankedChunks = 4096;  // best candidates visited in sorted chunks before the pass
+  Candidate* c = cand_.data();
+  size_t done = 0, kept = 0, chunk = 64;
+  while (done < n && kept < want && done < kRankedChunks) {
+    const size_t end = std::min(n, done + chunk);
+    if (end < n) std::nth_element(c + done, c + end, c + n, better);
+    std::sort(c + done, c + end, better);
+    for (size_t i = done; i < end && kept < want; ++i) {
+      if (allowed(c[i].id)) c[kept++] = c[i];  // kept <= i: a stable compaction
+    }
+    done = end;
+    chunk *= 4;
+  }
+  if (kept < want && done < n) {
+    size_t m = kept;
+    for (size_t i = done; i < n; ++i) {
+      if (allowed(c[i].id)) c[m++] = c[i];
+    }
+    const size_t take = std::min(m - kept, want - kept);
+    if (take < m - kept) std::nth_element(c + kept, c + kept + take, c + m, better);
+    std::sort(c + kept, c + kept + take, better);
+    kept += take;
+  }
+  return kept;
+}
+
+int32_t Sampler::sample(const float* logits, int32_t n_vocab, const Filter& allowed) {
+  if (!allowed) return sample(logits, n_vocab);
+  const int32_t first = sample(logits, n_vocab);  // prepares work_ (bias, penalties)
+  if (allowed(first)) return first;
+  const size_t all = select_all(n_vocab);
+  if (params_.temperature <= 0) {
+    if (keep_allowed(all, 1, allowed) == 0) fail("sampler: no token satisfies the output constraint");
+    return cand_[0].id;
+  }
+  const int32_t top_k = params_.top_k;
+  const size_t want = top_k > 0 ? static_cast<size_t>(top_k) : kConstrainedCandidates;
+  const size_t n = keep_allowed(all, want, allowed);
+  if (n == 0) fail("sampler: no token satisfies the output constraint");
+  sorted_ = true;
+  return filter_and_draw(n);
 }
 
 }  // namespace hearth::sample

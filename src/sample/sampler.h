@@ -1,7 +1,9 @@
-// sample: turns logits into the next token (the sampler chain); stop strings are in sample/stop.h.
+// sample: turns logits into the next token (the sampler chain); stop strings are in sample/stop.h,
+// JSON mode's validator in sample/json_constraint.h, API log-probabilities in sample/logprobs.h.
 // Knows nothing of GGUF, models or tokenizers: it sees float logits, token ids and text.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <random>
 #include <string>
@@ -58,6 +60,17 @@ class Sampler {
   // Picks the next token. Logits are not modified. Throws hearth::Error if n_vocab <= 0 or if every
   // token is banned. Does not record the token: call accept() with the token actually used.
   int32_t sample(const float* logits, int32_t n_vocab);
+
+  // Constrained sampling (JSON mode, grammars): only tokens `allowed` accepts may be picked. Cheap when
+  // the constraint agrees with the model: it draws as sample() does and checks only that token. When
+  // it is rejected, the candidates are visited in order of probability (after bias and penalties) and
+  // the first allowed ones are kept: top_k of them when top_k is set (exactly the chain run on the
+  // masked distribution), else at most kConstrainedCandidates; the rest of the chain then runs on
+  // those and draws again. Greedy: the most likely allowed token. Throws hearth::Error when no token
+  // is allowed.
+  using Filter = std::function<bool(int32_t)>;
+  static constexpr size_t kConstrainedCandidates = 512;
+  int32_t sample(const float* logits, int32_t n_vocab, const Filter& allowed);
   // Adds a token to the penalty history (callers may also feed the prompt's tokens).
   void accept(int32_t token);
   // Clears the history and restarts the random sequence from the seed.
@@ -82,6 +95,8 @@ class Sampler {
   size_t apply_typical(size_t n);
   size_t apply_top_p(size_t n);
   size_t apply_min_p(size_t n);
+  size_t keep_allowed(size_t n, size_t want, const Filter& allowed);
+  int32_t filter_and_draw(size_t n);
   int32_t draw(size_t n);
   double uniform();  // [0, 1) from the top 53 bits of the generator (same on every platform)
 

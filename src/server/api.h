@@ -4,9 +4,10 @@
 
 #include <atomic>
 #include <map>
-#include <optional>
 #include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "runtime/engine.h"
@@ -53,7 +54,13 @@ struct Context {
   std::unique_ptr<runtime::ModelManager> models;
   Metrics metrics;
   std::chrono::system_clock::time_point started = std::chrono::system_clock::now();
+  // Parameter counts read from GGUF headers, by "path|size|mtime" (for /api/tags).
+  std::mutex param_mu;
+  std::map<std::string, uint64_t> param_counts;
 };
+
+// Ollama's human form of a parameter count: "8.0B", "494.03M", "293K", "512".
+std::string human_params(uint64_t n);
 
 // One generation in flight: the engine, its output stream, and the prompt size.
 struct Generation {
@@ -82,7 +89,21 @@ struct GenRequest {
   SamplingOverrides sampling;
   runtime::GenerateOptions opt;
   std::chrono::seconds keep_alive{-1};
+  int logprobs = -1;                       // -1: none; else alternatives per token (0..20)
+  std::optional<sample::JsonLimits> json;  // JSON mode
 };
+
+// JSON mode from a JSON schema (Ollama `format`, OpenAI `json_schema`): the schema's top-level "type"
+// (a string or an array of them; absent: object) chooses the kinds of value allowed; the rest of the
+// schema is not enforced. ApiError 400 for a schema that is not an object or an unknown type. `what`
+// names the field in messages.
+sample::JsonLimits json_mode_from_schema(const json& schema, const char* what);
+
+// Logprobs as OpenAI chat and Ollama write them: [{token, logprob, bytes, top_logprobs: [{token,
+// logprob, bytes}]}]. Log-probabilities below -9999 (or -inf) are written as -9999, OpenAI's floor.
+json logprob_entries(const std::vector<runtime::TokenLogprob>& lps);
+double logprob_value(float lp);
+json token_bytes(const std::string& s);
 
 // Loads the model if needed, formats and tokenizes the prompt, queues the job. ApiError on bad input
 // (404 unknown model, 400 prompt too long, 503 queue full).
@@ -90,11 +111,11 @@ Generation start_generation(Context& ctx, GenRequest& r);
 // Ends the request's use of its model (keep-alive starts).
 void end_generation(Context& ctx, Generation& g);
 
-// Streams a generation through a chunked response. on_text(piece) and on_done(result) return the bytes
-// to write; ping is written every ~200 ms while nothing else is (to notice a closed connection; "" for
-// none). A failed write cancels the generation.
-void stream_response(Context& ctx, httplib::Response& res, const char* content_type, std::shared_ptr<Generation> g,
-                     std::function<std::string(const std::string&)> on_text,
+// Streams a generation through a chunked response. on_text(event: text and its tokens' logprobs) and
+// on_done(result) return the bytes to write; ping is written every ~200 ms while nothing else is (to
+// notice a closed connection; "" for none). A failed write cancels the generation.
+void stream_response(Context& ctx, httplib::Response& res, const char* content_type,
+                     std::shared_ptr<Generation> g, std::function<std::string(const runtime::Event&)> on_text,
                      std::function<std::string(const runtime::GenerateResult&)> on_done,
                      std::function<std::string(const std::string&)> on_error, std::string ping);
 

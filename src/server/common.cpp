@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cmath>
 #include <ctime>
 #include <regex>
@@ -118,6 +119,79 @@ std::chrono::seconds parse_keep_alive(const json& v, std::chrono::seconds def) {
   return std::chrono::seconds(static_cast<int64_t>(std::min(secs, 3.15e9)));
 }
 
+std::string human_params(uint64_t n) {
+  // Ollama's format.HumanNumber: billions with one decimal, millions with two, thousands with none;
+  // whole numbers of billions or millions without decimals.
+  const double x = static_cast<double>(n);
+  if (n >= 1000000000ull) {
+    const double v = x / 1e9;
+    return v == std::floor(v) ? fmt::format("{:.0f}B", v) : fmt::format("{:.1f}B", v);
+  }
+  if (n >= 1000000ull) {
+    const double v = x / 1e6;
+    return v == std::floor(v) ? fmt::format("{:.0f}M", v) : fmt::format("{:.2f}M", v);
+  }
+  if (n >= 1000ull) return fmt::format("{:.0f}K", x / 1e3);
+  return std::to_string(n);
+}
+
+sample::JsonLimits json_mode_from_schema(const json& schema, const char* what) {
+  if (!schema.is_object()) throw ApiError{400, fmt::format("'{}' must be a JSON schema object", what)};
+  sample::JsonLimits lim;
+  auto t = schema.find("type");
+  if (t == schema.end() || t->is_null()) return lim;  // no type: an object, the usual case
+  std::vector<json> types;
+  if (t->is_array()) {
+    types.assign(t->begin(), t->end());
+  } else {
+    types.push_back(*t);
+  }
+  uint8_t root = 0;
+  for (const auto& x : types) {
+    const std::string name = x.is_string() ? x.get<std::string>() : "";
+    if (name == "object")
+      root |= sample::kJsonObject;
+    else if (name == "array")
+      root |= sample::kJsonArray;
+    else if (name == "string")
+      root |= sample::kJsonString;
+    else if (name == "number" || name == "integer")
+      root |= sample::kJsonNumber;
+    else if (name == "boolean" || name == "null")
+      root |= sample::kJsonLiteral;
+    else
+      throw ApiError{400, fmt::format("'{}': unknown schema type {}", what, x.dump())};
+  }
+  if (root == 0) throw ApiError{400, fmt::format("'{}': the schema's \"type\" is empty", what)};
+  lim.root = root;
+  return lim;
+}
+
+double logprob_value(float lp) {
+  return std::isfinite(lp) ? std::max(static_cast<double>(lp), -9999.0) : -9999.0;
+}
+
+json token_bytes(const std::string& s) {
+  json b = json::array();
+  for (unsigned char c : s) b.push_back(static_cast<int>(c));
+  return b;
+}
+
+json logprob_entries(const std::vector<runtime::TokenLogprob>& lps) {
+  json out = json::array();
+  for (const auto& t : lps) {
+    json top = json::array();
+    for (const auto& a : t.top)
+      top.push_back(
+          {{"token", a.text}, {"logprob", logprob_value(a.logprob)}, {"bytes", token_bytes(a.text)}});
+    out.push_back({{"token", t.text},
+                   {"logprob", logprob_value(t.logprob)},
+                   {"bytes", token_bytes(t.text)},
+                   {"top_logprobs", std::move(top)}});
+  }
+  return out;
+}
+
 std::string iso8601(std::chrono::system_clock::time_point t) {
   const std::time_t tt = std::chrono::system_clock::to_time_t(t);
   std::tm tm{};
@@ -180,6 +254,8 @@ Generation start_generation(Context& ctx, GenRequest& r) {
   }
   g.prompt_tokens = static_cast<int32_t>(job.prompt.size());
   job.opt = r.opt;
+  job.logprobs = r.logprobs;
+  job.json = r.json;
   job.out = std::make_shared<runtime::Stream>();
   g.stream = job.out;
   if (!g.engine->submit(std::move(job))) {
@@ -195,8 +271,8 @@ void end_generation(Context& ctx, Generation& g) {
   g.engine.reset();
 }
 
-void stream_response(Context& ctx, httplib::Response& res, const char* content_type, std::shared_ptr<Generation> g,
-                     std::function<std::string(const std::string&)> on_text,
+void stream_response(Context& ctx, httplib::Response& res, const char* content_type,
+                     std::shared_ptr<Generation> g, std::function<std::string(const runtime::Event&)> on_text,
                      std::function<std::string(const runtime::GenerateResult&)> on_done,
                      std::function<std::string(const std::string&)> on_error, std::string ping) {
   auto finished = std::make_shared<bool>(false);
@@ -222,7 +298,7 @@ void stream_response(Context& ctx, httplib::Response& res, const char* content_t
             continue;
           }
           if (ev.kind == runtime::Event::Kind::Text) {
-            if (!write(on_text(ev.text))) return false;
+            if (!write(on_text(ev))) return false;
             last_write = std::chrono::steady_clock::now();
           } else if (ev.kind == runtime::Event::Kind::Done) {
             ctx.metrics.generated_tokens += static_cast<uint64_t>(ev.result.generated_tokens);

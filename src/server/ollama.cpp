@@ -45,8 +45,19 @@ void parse_common(const json& b, GenRequest& r) {
   r.model = model_field(b);
   parse_options(b, r);
   if (auto it = b.find("keep_alive"); it != b.end()) r.keep_alive = parse_keep_alive(*it, r.keep_alive);
-  if (auto it = b.find("format"); it != b.end() && !it->is_null() && !it->is_string() && !it->is_object())
-    throw ApiError{400, "'format' must be \"json\" or a JSON schema"};
+  if (auto it = b.find("format"); it != b.end() && !it->is_null()) {
+    if (it->is_string() && it->get<std::string>() == "json") {
+      r.json = sample::JsonLimits{};
+    } else if (it->is_object()) {
+      r.json = json_mode_from_schema(*it, "format");
+    } else if (!(it->is_string() && it->get<std::string>().empty())) {
+      throw ApiError{400, "'format' must be \"json\" or a JSON schema object"};
+    }
+  }
+  // Newer Ollama: logprobs (bool) and top_logprobs (0..20; asking for alternatives implies logprobs).
+  const bool lp = opt_bool(b, "logprobs").value_or(false);
+  const auto top = opt_int(b, "top_logprobs", 0, 20);
+  if (lp || (top && *top > 0)) r.logprobs = static_cast<int>(top.value_or(0));
   if (auto it = b.find("images"); it != b.end() && !it->is_null() && !(it->is_array() && it->empty()))
     throw ApiError{400, "this model does not support images"};
 }
@@ -131,40 +142,72 @@ void generate(Context& ctx, const httplib::Request& req, httplib::Response& res,
   }
   ctx.metrics.requests++;
   auto g = std::make_shared<Generation>(start_generation(ctx, r));
-  auto piece = [=](const std::string& text) {
+  const bool want_lp = r.logprobs >= 0;
+  auto piece = [=](const runtime::Event& ev) {
     json j = {{"model", model}, {"created_at", now_iso()}, {"done", false}};
-    if (chat) j["message"] = {{"role", "assistant"}, {"content", text}};
-    else j["response"] = text;
+    if (chat) j["message"] = {{"role", "assistant"}, {"content", ev.text}};
+    else j["response"] = ev.text;
+    if (want_lp) j["logprobs"] = logprob_entries(ev.logprobs);
     return j;
   };
-  auto final = [=](const runtime::GenerateResult& rr, const std::string& all) {
+  auto final = [=](const runtime::GenerateResult& rr, const std::string& all,
+                   const std::vector<runtime::TokenLogprob>* lps) {
     json j = {{"model", model}, {"created_at", now_iso()}, {"done", true}, {"done_reason", done_reason(rr)}};
     if (chat) j["message"] = {{"role", "assistant"}, {"content", all}};
     else j["response"] = all;
+    if (want_lp && lps) j["logprobs"] = logprob_entries(*lps);
     j.update(timings(rr));
     return j;
   };
   auto err = [](const std::string& msg) { return ndjson(json{{"error", msg}}); };
   if (stream) {
     stream_response(
-        ctx, res, "application/x-ndjson", g, [=](const std::string& t) { return ndjson(piece(t)); },
-        [=](const runtime::GenerateResult& rr) { return ndjson(final(rr, "")); }, err, "");
+        ctx, res, "application/x-ndjson", g, [=](const runtime::Event& ev) { return ndjson(piece(ev)); },
+        [=](const runtime::GenerateResult& rr) { return ndjson(final(rr, "", nullptr)); }, err, "");
     return;
   }
   auto text = std::make_shared<std::string>();
+  auto lps = std::make_shared<std::vector<runtime::TokenLogprob>>();
   stream_response(
       ctx, res, "application/json", g,
-      [=](const std::string& t) {
-        *text += t;
+      [=](const runtime::Event& ev) {
+        *text += ev.text;
+        lps->insert(lps->end(), ev.logprobs.begin(), ev.logprobs.end());
         return std::string();
       },
-      [=](const runtime::GenerateResult& rr) { return final(rr, *text).dump(-1, ' ', false, json::error_handler_t::replace); },
+      [=](const runtime::GenerateResult& rr) {
+        return final(rr, *text, lps.get()).dump(-1, ' ', false, json::error_handler_t::replace);
+      },
       [](const std::string& msg) { return json{{"error", msg}}.dump(); }, " ");
 }
 
-json details_of(const store::ModelEntry& m) {
+// Parameters of a model (the elements of its tensors), from its GGUF header; remembered per file
+// version so listing stays cheap. 0 when the header cannot be read.
+uint64_t parameter_count(Context& ctx, const store::ModelEntry& m) {
+  const std::string key = fmt::format("{}|{}|{}", m.path, m.size, m.modified);
+  {
+    std::lock_guard<std::mutex> lk(ctx.param_mu);
+    if (auto it = ctx.param_counts.find(key); it != ctx.param_counts.end()) return it->second;
+  }
+  uint64_t n = 0;
+  try {
+    gguf::ReadOptions ro;
+    ro.header_only = true;
+    auto f = gguf::File::open(m.path, ro);
+    for (auto& t : f->tensors()) n += static_cast<uint64_t>(t.n_elements());
+  } catch (const Error&) {
+    n = 0;
+  }
+  std::lock_guard<std::mutex> lk(ctx.param_mu);
+  if (ctx.param_counts.size() > 4096) ctx.param_counts.clear();
+  ctx.param_counts[key] = n;
+  return n;
+}
+
+json details_of(Context& ctx, const store::ModelEntry& m) {
+  const uint64_t params = parameter_count(ctx, m);
   return {{"parent_model", ""}, {"format", "gguf"}, {"family", m.arch}, {"families", json::array({m.arch})},
-          {"parameter_size", ""}, {"quantization_level", m.quant}};
+          {"parameter_size", params ? human_params(params) : ""}, {"quantization_level", m.quant}};
 }
 
 std::string digest_of(const store::ModelEntry& m) { return m.id; }
@@ -225,7 +268,7 @@ void show(Context&, const httplib::Request& req, httplib::Response& res) {
             {"template", rm->template_text.value_or(f->get_string("tokenizer.chat_template", ""))},
             {"system", rm->system.value_or("")},
             {"details", {{"parent_model", ""}, {"format", "gguf"}, {"family", arch}, {"families", json::array({arch})},
-                         {"parameter_size", fmt::format("{:.2f}B", params / 1e9)}, {"quantization_level", ""}}},
+                         {"parameter_size", human_params(params)}, {"quantization_level", ""}}},
             {"model_info", info},
             {"capabilities", json::array({"completion"})}};
   res.set_content(j.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
@@ -302,12 +345,12 @@ void add_ollama_routes(httplib::Server& svr, Context& ctx) {
   svr.Post("/api/chat", wrap([](Context& c, const httplib::Request& q, httplib::Response& s) { generate(c, q, s, true); }));
   svr.Post("/api/show", wrap(show));
   svr.Post("/api/pull", wrap(pull));
-  svr.Get("/api/tags", wrap([](Context&, const httplib::Request&, httplib::Response& res) {
+  svr.Get("/api/tags", wrap([](Context& c, const httplib::Request&, httplib::Response& res) {
     json models = json::array();
     for (auto& m : store::list_models(true)) {
       models.push_back({{"name", m.name}, {"model", m.name},
                         {"modified_at", iso8601(std::chrono::system_clock::from_time_t(m.modified))},
-                        {"size", m.size}, {"digest", digest_of(m)}, {"details", details_of(m)}});
+                        {"size", m.size}, {"digest", digest_of(m)}, {"details", details_of(c, m)}});
     }
     res.set_content(json{{"models", models}}.dump(), "application/json");
   }));

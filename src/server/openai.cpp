@@ -1,4 +1,6 @@
 // The OpenAI-compatible API: /v1/chat/completions, /v1/completions, /v1/models.
+#include <filesystem>
+#include <fstream>
 #include <random>
 
 #include "base/error.h"
@@ -99,6 +101,64 @@ void parse_common(const json& b, GenRequest& r) {
   if (auto it = b.find("keep_alive"); it != b.end()) r.keep_alive = parse_keep_alive(*it, r.keep_alive);
 }
 
+// logprobs / top_logprobs (chat: a boolean and 0..20; completions: an integer 0..5) and
+// response_format (text, json_object, json_schema).
+void parse_extras(const json& b, GenRequest& r, bool chat) {
+  if (chat) {
+    const bool lp = opt_bool(b, "logprobs").value_or(false);
+    const auto top = opt_int(b, "top_logprobs", 0, 20);
+    if (top && *top > 0 && !lp) throw ApiError{400, "'top_logprobs' requires 'logprobs': true"};
+    if (lp) r.logprobs = static_cast<int>(top.value_or(0));
+  } else {
+    if (auto n = opt_int(b, "logprobs", 0, 5)) r.logprobs = static_cast<int>(*n);
+  }
+  auto it = b.find("response_format");
+  if (it == b.end() || it->is_null()) return;
+  if (!it->is_object()) throw ApiError{400, "'response_format' must be an object with a 'type'"};
+  const auto type = opt_string(*it, "type");
+  if (!type) throw ApiError{400, "'response_format.type' is required"};
+  if (*type == "text") return;
+  if (*type == "json_object") {
+    r.json = sample::JsonLimits{};
+    return;
+  }
+  if (*type == "json_schema") {
+    auto js = it->find("json_schema");
+    if (js == it->end() || !js->is_object())
+      throw ApiError{400, "'response_format.json_schema' must be an object with a 'schema'"};
+    auto schema = js->find("schema");
+    r.json = schema == js->end() || schema->is_null() ? sample::JsonLimits{}
+                                                      : json_mode_from_schema(*schema, "response_format.json_schema.schema");
+    return;
+  }
+  throw ApiError{400, fmt::format("'response_format.type' must be one of text, json_object, json_schema; got '{}'", *type)};
+}
+
+// Completions' logprobs object for some tokens; `offset` (characters from the start of the prompt, as
+// OpenAI counts text_offset) advances past them.
+json completion_logprobs(const std::vector<runtime::TokenLogprob>& lps, int64_t& offset) {
+  json tokens = json::array(), values = json::array(), tops = json::array(), offsets = json::array();
+  for (const auto& t : lps) {
+    tokens.push_back(t.text);
+    values.push_back(logprob_value(t.logprob));
+    json top = json::object();
+    for (const auto& a : t.top) {
+      if (!top.contains(a.text)) top[a.text] = logprob_value(a.logprob);
+    }
+    if (!top.contains(t.text)) top[t.text] = logprob_value(t.logprob);  // the sampled token is always there
+    tops.push_back(std::move(top));
+    offsets.push_back(offset);
+    for (unsigned char c : t.text) offset += (c & 0xC0) != 0x80;  // code points
+  }
+  return {{"tokens", tokens}, {"token_logprobs", values}, {"top_logprobs", tops}, {"text_offset", offsets}};
+}
+
+int64_t code_points(const std::string& s) {
+  int64_t n = 0;
+  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+  return n;
+}
+
 const char* finish_name(const runtime::GenerateResult& r) {
   return r.finish == runtime::FinishReason::Length || r.finish == runtime::FinishReason::ContextFull ? "length" : "stop";
 }
@@ -132,6 +192,7 @@ void generate(Context& ctx, const httplib::Request& req, httplib::Response& res,
     else throw ApiError{400, "'prompt' must be a string"};
     r.raw = true;
   }
+  parse_extras(b, r, chat);
   const bool stream = opt_bool(b, "stream").value_or(false);
   bool include_usage = false;
   if (auto it = b.find("stream_options"); it != b.end() && !it->is_null()) {
@@ -144,6 +205,14 @@ void generate(Context& ctx, const httplib::Request& req, httplib::Response& res,
   const int64_t created = unix_now();
   const std::string model = r.model;
   const char* object = chat ? "chat.completion" : "text_completion";
+  const bool want_lp = r.logprobs >= 0;
+  // text_offset counts characters from the start of the prompt (OpenAI's convention, even without echo).
+  auto offset = std::make_shared<int64_t>(chat ? 0 : code_points(r.prompt));
+  auto lp_json = [=](const std::vector<runtime::TokenLogprob>& lps) -> json {
+    if (!want_lp) return nullptr;
+    if (chat) return {{"content", logprob_entries(lps)}, {"refusal", nullptr}};
+    return completion_logprobs(lps, *offset);
+  };
   auto error_json = [](const std::string& msg) {
     return json{{"error", {{"message", msg}, {"type", "server_error"}, {"param", nullptr}, {"code", nullptr}}}};
   };
@@ -156,16 +225,18 @@ void generate(Context& ctx, const httplib::Request& req, httplib::Response& res,
     auto first = std::make_shared<bool>(true);
     stream_response(
         ctx, res, "text/event-stream", g,
-        [=](const std::string& text) {
+        [=](const runtime::Event& ev) {
           std::string out;
           if (chat && *first) {
             out += sse(chunk({{"index", 0}, {"delta", {{"role", "assistant"}, {"content", ""}}}, {"logprobs", nullptr}, {"finish_reason", nullptr}}));
           }
           *first = false;
+          if (ev.text.empty() && ev.logprobs.empty()) return out;
+          const json lp = lp_json(ev.logprobs);
           if (chat)
-            out += sse(chunk({{"index", 0}, {"delta", {{"content", text}}}, {"logprobs", nullptr}, {"finish_reason", nullptr}}));
+            out += sse(chunk({{"index", 0}, {"delta", {{"content", ev.text}}}, {"logprobs", lp}, {"finish_reason", nullptr}}));
           else
-            out += sse(chunk({{"index", 0}, {"text", text}, {"logprobs", nullptr}, {"finish_reason", nullptr}}));
+            out += sse(chunk({{"index", 0}, {"text", ev.text}, {"logprobs", lp}, {"finish_reason", nullptr}}));
           return out;
         },
         [=](const runtime::GenerateResult& res_) {
@@ -187,14 +258,16 @@ void generate(Context& ctx, const httplib::Request& req, httplib::Response& res,
     return;
   }
   auto text = std::make_shared<std::string>();
+  auto lps = std::make_shared<std::vector<runtime::TokenLogprob>>();
   stream_response(
       ctx, res, "application/json", g,
-      [=](const std::string& t) {
-        *text += t;
+      [=](const runtime::Event& ev) {
+        *text += ev.text;
+        lps->insert(lps->end(), ev.logprobs.begin(), ev.logprobs.end());
         return std::string();
       },
       [=](const runtime::GenerateResult& res_) {
-        json choice = {{"index", 0}, {"logprobs", nullptr}, {"finish_reason", finish_name(res_)}};
+        json choice = {{"index", 0}, {"logprobs", lp_json(*lps)}, {"finish_reason", finish_name(res_)}};
         if (chat) choice["message"] = {{"role", "assistant"}, {"content", *text}};
         else choice["text"] = *text;
         json j = {{"id", id}, {"object", object}, {"created", created}, {"model", model},
@@ -202,6 +275,13 @@ void generate(Context& ctx, const httplib::Request& req, httplib::Response& res,
         return j.dump(-1, ' ', false, json::error_handler_t::replace);
       },
       [=](const std::string& msg) { return error_json(msg).dump(); }, " ");
+}
+
+// A plain file given by path is a model only if it is a GGUF file (nothing else about it is told).
+bool has_gguf_magic(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  char magic[4] = {};
+  return f.read(magic, 4) && std::string_view(magic, 4) == "GGUF";
 }
 
 json model_object(const store::ModelEntry& m) {
@@ -240,13 +320,40 @@ void add_openai_routes(httplib::Server& svr, Context& ctx) {
   svr.Get(R"(/v1/models/(.+))", [](const httplib::Request& req, httplib::Response& res) {
     const std::string id = req.matches[1];
     try {
+      // Resolved as generation requests resolve model names: "stories" finds "stories:latest", a path
+      // finds its file.
+      std::optional<store::ResolvedModel> rm;
+      try {
+        rm = store::find_model(id);
+      } catch (const Error&) {
+        rm.reset();  // not a valid name: not found
+      }
+      if (rm && rm->source == "file" && !has_gguf_magic(rm->model_path)) rm.reset();  // any path: only models
+      if (!rm) {
+        send_error(res, Api::OpenAI, ApiError{404, fmt::format("model '{}' not found", id), "model_not_found"});
+        return;
+      }
+      store::ModelEntry entry;
+      entry.source = rm->source;
+      bool listed = false;
       for (auto& m : store::list_models(true)) {
-        if (m.name == id) {
-          res.set_content(model_object(m).dump(), "application/json");
-          return;
+        if (m.path == rm->model_path || m.name == rm->name) {
+          entry = m;
+          listed = true;
+          break;
         }
       }
-      send_error(res, Api::OpenAI, ApiError{404, fmt::format("model '{}' not found", id), "model_not_found"});
+      if (!listed) {
+        std::error_code ec;
+        const auto mtime = std::filesystem::last_write_time(rm->model_path, ec);
+        if (!ec) {
+          const auto sys = std::chrono::file_clock::to_sys(mtime);
+          entry.modified = std::chrono::duration_cast<std::chrono::seconds>(sys.time_since_epoch()).count();
+        }
+      }
+      json j = model_object(entry);
+      j["id"] = id;
+      res.set_content(j.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
     } catch (const std::exception& e) {
       send_error(res, Api::OpenAI, ApiError{500, e.what(), "internal_error"});
     }
