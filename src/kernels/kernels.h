@@ -27,6 +27,9 @@ struct TypeKernels {
   VecDotFn vec_dot = nullptr;                   // null: type not supported for matmul
   FromFloatFn from_float = nullptr;             // converts to act_type
   DotTileFn dot_tile = nullptr;                 // optional fast tile
+  // A tile whose every output is bit-identical to vec_dot's (batched decoding: several sequences' one-row
+  // products share each weight row, and results do not depend on the batch). Null: loop vec_dot.
+  DotTileFn dot_rows = nullptr;
   int tile_rows = 1, tile_cols = 1;             // preferred tile shape of dot_tile
 };
 

@@ -171,6 +171,25 @@ void check_type(const hk::KernelTable& fast, Type t, bool raw, uint32_t seed) {
                      "dot_tile r=" + std::to_string(r) + " c=" + std::to_string(c));
     for (int c = 0; c < nc; ++c)
       for (int64_t r = nr; r < os; ++r) EXPECT_EQ(out[c * os + r], -1.0f) << "wrote past nr";
+    // Batch invariance: an output of dot_tile has the same bits whatever other columns share the call,
+    // and dot_rows gives exactly vec_dot's bits.
+    for (int c = 0; c < nc; ++c) {
+      std::vector<float> col(nr);
+      k.dot_tile(n, nr, 1, w.data(), ws, x.data() + c * xs, xs, col.data(), 1);
+      for (int r = 0; r < nr; ++r)
+        EXPECT_EQ(0, std::memcmp(&col[r], &out[c * os + r], sizeof(float))) << "dot_tile column " << c << " row " << r;
+    }
+    if (k.dot_rows) {
+      std::vector<float> rows(os * nc, -1.0f);
+      k.dot_rows(n, nr, nc, w.data(), ws, x.data(), xs, rows.data(), os);
+      for (int r = 0; r < nr; ++r)
+        for (int c = 0; c < nc; ++c) {
+          const float v = k.vec_dot(n, w.data() + r * ws, x.data() + c * xs);
+          EXPECT_EQ(0, std::memcmp(&v, &rows[c * os + r], sizeof(float))) << "dot_rows r=" << r << " c=" << c;
+        }
+      for (int c = 0; c < nc; ++c)
+        for (int64_t r = nr; r < os; ++r) EXPECT_EQ(rows[c * os + r], -1.0f) << "dot_rows wrote past nr";
+    }
     // Exactly one preferred tile, and a 1 x 1 one.
     const int tr = std::min(k.tile_rows, nr), tc = std::min(k.tile_cols, nc);
     std::vector<float> tile(tr * tc);

@@ -81,9 +81,14 @@ class CpuBackend final : public Backend {
       const int64_t per = (n_tiles + nth - 1) / nth;
       const int64_t r0 = std::min<int64_t>(N, ith * per * tr), r1 = std::min<int64_t>(N, (ith + 1) * per * tr);
       if (r0 >= r1) return;
-      // One-row kernel: each weight row stays in L1 while it meets every such activation row.
-      for (int64_t r = r0; r < r1 && n1 > 0; ++r)
-        for (int64_t c = 0; c < n1; ++c) y[c * N + r] = tk.vec_dot(K, w.data + r * w.row_bytes, act + c * act_row);
+      // One-row arithmetic: a weight row meets every such activation row while it is in L1.
+      if (n1 == 1 || (n1 > 1 && !tk.dot_rows)) {
+        for (int64_t r = r0; r < r1; ++r)
+          for (int64_t c = 0; c < n1; ++c) y[c * N + r] = tk.vec_dot(K, w.data + r * w.row_bytes, act + c * act_row);
+      } else if (n1 > 1) {
+        tk.dot_rows(K, static_cast<int>(r1 - r0), static_cast<int>(n1), w.data + r0 * w.row_bytes, w.row_bytes, act,
+                    act_row, y + r0, N);
+      }
       if (n1 < n) {
         constexpr int64_t kColBlock = 64, kRowBlock = 64;
         for (int64_t cb = n1; cb < n; cb += kColBlock) {

@@ -274,6 +274,10 @@ struct KernK {
   void dot_tile_##name(int64_t n, int nr, int nc, const void* w, uint64_t ws, const void* x, uint64_t xs, \
                        float* out, int64_t os) {                                                          \
     tile_driver<KernK<T>, kKTileRows, kKTileCols>(n, nr, nc, w, ws, x, xs, out, os);                      \
+  }                                                                                                       \
+  void dot_rows_##name(int64_t n, int nr, int nc, const void* w, uint64_t ws, const void* x, uint64_t xs, \
+                       float* out, int64_t os) {                                                          \
+    rows_driver<KernK<T>, kKTileRows, kKTileCols>(n, nr, nc, w, ws, x, xs, out, os);                      \
   }
 
 HEARTH_KQ(q2_k, Q2_KT)

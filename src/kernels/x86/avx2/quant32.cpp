@@ -156,6 +156,10 @@ struct Kern32 {
   void dot_tile_##name(int64_t n, int nr, int nc, const void* w, uint64_t ws, const void* x, uint64_t xs, \
                        float* out, int64_t os) {                                                          \
     tile_driver<Kern32<T>, kQ32TileRows, kQ32TileCols>(n, nr, nc, w, ws, x, xs, out, os);                 \
+  }                                                                                                       \
+  void dot_rows_##name(int64_t n, int nr, int nc, const void* w, uint64_t ws, const void* x, uint64_t xs, \
+                       float* out, int64_t os) {                                                          \
+    rows_driver<Kern32<T>, 1, 4>(n, nr, nc, w, ws, x, xs, out, os);                                       \
   }
 
 HEARTH_Q32(q4_0, Q4_0T)

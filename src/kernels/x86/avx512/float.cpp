@@ -94,6 +94,10 @@ struct KernF {
   void dot_tile_##name(int64_t n, int nr, int nc, const void* w, uint64_t ws, const void* x, uint64_t xs, \
                        float* out, int64_t os) {                                                          \
     tile_driver<KernF<L>, kFloatTileRows, kFloatTileCols>(n, nr, nc, w, ws, x, xs, out, os);              \
+  }                                                                                                       \
+  void dot_rows_##name(int64_t n, int nr, int nc, const void* w, uint64_t ws, const void* x, uint64_t xs, \
+                       float* out, int64_t os) {                                                          \
+    rows_driver<KernF<L>, 1, 4>(n, nr, nc, w, ws, x, xs, out, os);                                        \
   }
 
 HEARTH_FLOAT(f32, F32L)

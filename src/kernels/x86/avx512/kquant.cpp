@@ -23,8 +23,8 @@ struct Dec {
   __m512i u[4];   // unsigned quants, 64 per chunk
   __m512i sc[4];  // per chunk: 16-bit scales for vpdpwssd (32-bit for kMulLo types)
   __m256i g16;    // kInit: coefficients of the 16 bsums added to the integer sum
-  __m512 fm;      // kMin: dmin * min of each of the 16 groups (times the group sums, subtracted)
-  __m512 d;
+  __m256i m16;    // kMin: the 16 group mins (16-bit), times the group sums, scaled by dmin, subtracted
+  float d, dmin;
 };
 
 // Per-chunk scale vectors from the 16 group scales (16-bit).
@@ -40,10 +40,6 @@ inline __mmask64 plane_bits(__m512i plane, int k) {
   return _mm512_test_epi8_mask(plane, _mm512_slli_epi64(sel, 2 * k));
 }
 
-// dmin * the 16 group mins as floats.
-inline __m512 group_mins(__m256i m16, float dmin) {
-  return _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi16_epi32(m16)), _mm512_set1_ps(dmin));
-}
 
 // Q4_K / Q5_K: the 8 six-bit scales and mins, each repeated for the two 16-groups of its sub-block.
 // Built in general registers (no store / reload of a partly written vector).
@@ -74,12 +70,12 @@ struct Q2_KT {
   static void decode(const W* b, Dec& o) {
     const __m128i s = load128(b->scales);
     const __m256i sc16 = _mm256_cvtepu8_epi16(_mm_and_si128(s, _mm_set1_epi8(0x0F)));
-    o.fm = group_mins(_mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(s, 4), _mm_set1_epi8(0x0F))),
-                      f16(b->dmin));
+    o.m16 = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(s, 4), _mm_set1_epi8(0x0F)));
+    o.dmin = f16(b->dmin);
     chunk_scales(sc16, o);
 #pragma GCC unroll 16
     for (int k = 0; k < 4; ++k) o.u[k] = crumbs(b->qs, k);
-    o.d = _mm512_set1_ps(f16(b->d));
+    o.d = f16(b->d);
   }
 };
 
@@ -106,7 +102,7 @@ struct Q3_KT {
       const __m512i u = crumbs(b->qs, k);
       o.u[k] = _mm512_mask_add_epi8(u, plane_bits(hm, k), u, _mm512_set1_epi8(4));
     }
-    o.d = _mm512_set1_ps(f16(b->d));
+    o.d = f16(b->d);
   }
 };
 
@@ -117,11 +113,12 @@ struct Q4_KT {
     __m256i sc16;
     __m256i m16;
     k4_scales(b->scales, &sc16, &m16);
-    o.fm = group_mins(m16, f16(b->dmin));
+    o.m16 = m16;
+    o.dmin = f16(b->dmin);
     chunk_scales(sc16, o);
 #pragma GCC unroll 16
     for (int k = 0; k < 4; ++k) o.u[k] = nibbles256(b->qs + 32 * k);
-    o.d = _mm512_set1_ps(f16(b->d));
+    o.d = f16(b->d);
   }
 };
 
@@ -132,7 +129,8 @@ struct Q5_KT {
     __m256i sc16;
     __m256i m16;
     k4_scales(b->scales, &sc16, &m16);
-    o.fm = group_mins(m16, f16(b->dmin));
+    o.m16 = m16;
+    o.dmin = f16(b->dmin);
     chunk_scales(sc16, o);
     const __m512i qh = _mm512_broadcast_i64x4(load256(b->qh));
 #pragma GCC unroll 16
@@ -140,7 +138,7 @@ struct Q5_KT {
       const __m512i u = nibbles256(b->qs + 32 * k);
       o.u[k] = _mm512_mask_add_epi8(u, plane_bits(qh, k), u, _mm512_set1_epi8(16));
     }
-    o.d = _mm512_set1_ps(f16(b->d));
+    o.d = f16(b->d);
   }
 };
 
@@ -161,7 +159,7 @@ struct Q6_KT {
       o.u[2 * n + 1] =
           _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(l, 4), m4), _mm512_and_si512(h, m30));
     }
-    o.d = _mm512_set1_ps(f16(b->d));
+    o.d = f16(b->d);
   }
 };
 
@@ -190,7 +188,7 @@ struct IQ4_XST {
       o.sc[k] = _mm512_permutexvar_epi32(_mm512_add_epi32(idx, _mm512_set1_epi32(2 * k)), s);
       o.u[k] = _mm512_shuffle_epi8(tbl, nibbles2x128(b->qs + 32 * k, b->qs + 32 * k + 16));
     }
-    o.d = _mm512_set1_ps(f16(b->d));
+    o.d = f16(b->d);
   }
 };
 
@@ -202,29 +200,26 @@ struct KernK {
   template <int NR, int NC>
   static void run(int64_t nb, const uint8_t* w, uint64_t ws, const uint8_t* x, uint64_t xs, float* out,
                   int64_t os) {
-    __m512 acc[NR][NC];
+    // Per output and super-block: the exact integer sums I (quants, offsets) and M (kMin: mins times
+    // group sums), then acc = fma(I, d * dx, acc) and acc = fnma(M, dmin * dx, acc) in single floats: the
+    // same operations, in the same order, as the 16-row tile kernel (kquant_tile.cpp) applies per lane,
+    // so one-row and tiled products give identical bits (batch invariance).
+    __m128 acc[NR][NC];
 #pragma GCC unroll 16
     for (int r = 0; r < NR; ++r)
 #pragma GCC unroll 16
-      for (int c = 0; c < NC; ++c) acc[r][c] = _mm512_setzero_ps();
+      for (int c = 0; c < NC; ++c) acc[r][c] = _mm_setzero_ps();
     const __m512i zero = _mm512_setzero_si512();
     for (int64_t i = 0; i < nb; ++i) {
-      // Per activation row: its scale, and (min types) its 16 group sums times that scale.
-      __m512 vdx[NC], fb[NC];
-#pragma GCC unroll 16
-      for (int c = 0; c < NC; ++c) {
-        const BlockQ8_K* xb = reinterpret_cast<const BlockQ8_K*>(x + c * xs) + i;
-        vdx[c] = _mm512_set1_ps(xb->d);
-        fb[c] = T::kMin ? _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi16_epi32(load256(xb->bsums))), vdx[c])
-                        : _mm512_setzero_ps();
-      }
 #pragma GCC unroll 16
       for (int r = 0; r < NR; ++r) {
         Dec dq;
         T::decode(reinterpret_cast<const W*>(w + r * ws) + i, dq);
+        const __m128 d = _mm_set_ss(dq.d);
 #pragma GCC unroll 16
         for (int c = 0; c < NC; ++c) {
           const BlockQ8_K* xb = reinterpret_cast<const BlockQ8_K*>(x + c * xs) + i;
+          const __m128 dx = _mm_set_ss(xb->d);
           __m512i iacc = zero;
           if constexpr (T::kInit)
             iacc = _mm512_zextsi256_si512(_mm256_madd_epi16(load256(xb->bsums), dq.g16));
@@ -238,15 +233,23 @@ struct KernK {
               iacc = _mm512_dpwssd_epi32(iacc, _mm512_maddubs_epi16(dq.u[k], xq), dq.sc[k]);
             }
           }
-          acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(iacc), _mm512_mul_ps(dq.d, vdx[c]), acc[r][c]);
-          if constexpr (T::kMin) acc[r][c] = _mm512_fnmadd_ps(dq.fm, fb[c], acc[r][c]);
+          const __m128 fi = _mm_cvtsi32_ss(_mm_setzero_ps(), hsum_i32(iacc));
+          acc[r][c] = _mm_fmadd_ss(fi, _mm_mul_ss(d, dx), acc[r][c]);
+          if constexpr (T::kMin) {
+            const __m256i mm = _mm256_madd_epi16(load256(xb->bsums), dq.m16);
+            const __m128i h = _mm_add_epi32(_mm256_castsi256_si128(mm), _mm256_extracti128_si256(mm, 1));
+            const __m128i q = _mm_add_epi32(h, _mm_unpackhi_epi64(h, h));
+            const int32_t m = _mm_cvtsi128_si32(_mm_add_epi32(q, _mm_shuffle_epi32(q, 1)));
+            acc[r][c] = _mm_fnmadd_ss(_mm_cvtsi32_ss(_mm_setzero_ps(), m), _mm_mul_ss(_mm_set_ss(dq.dmin), dx),
+                                      acc[r][c]);
+          }
         }
       }
     }
 #pragma GCC unroll 16
     for (int r = 0; r < NR; ++r)
 #pragma GCC unroll 16
-      for (int c = 0; c < NC; ++c) out[c * os + r] = hsum(acc[r][c]);
+      for (int c = 0; c < NC; ++c) out[c * os + r] = _mm_cvtss_f32(acc[r][c]);
   }
 };
 
