@@ -14,6 +14,7 @@
 #include "runtime/models.h"
 #include "sample/sampler.h"
 #include "server/server.h"
+#include "store/store.h"
 
 namespace hearth::server {
 
@@ -31,8 +32,30 @@ struct ApiError {
 enum class Api { OpenAI, Ollama };
 
 void send_error(httplib::Response& res, Api api, const ApiError& e);
-// Parses a JSON object body; ApiError 400 for bad JSON or a non-object.
+
+// Arrays and objects nested deeper than this in a request body are refused (nothing downstream then
+// recurses on a depth a client chooses).
+inline constexpr size_t kMaxJsonDepth = 128;
+// Parses a JSON object body; ApiError 400 for bad JSON (syntax, numbers out of range, nesting deeper than
+// kMaxJsonDepth) or a non-object.
 json parse_body(const httplib::Request& req);
+
+// The model a request names: a store model, or the path of a regular file that is a GGUF file. nullopt
+// when it is neither; nothing about a file that is not a GGUF file is read or told beyond its first four
+// bytes. hearth::Error for a name that is not valid.
+std::optional<store::ResolvedModel> find_request_model(const std::string& name);
+// The ModelManager's resolver over find_request_model: (display name, GGUF path); hearth::Error
+// "model 'X' not found".
+std::pair<std::string, std::string> resolve_request_model(const std::string& name);
+// True when `path` is a regular file (opened without blocking, so a FIFO cannot hang the caller) whose
+// first four bytes are "GGUF".
+bool is_gguf_file(const std::string& path);
+// 404 "model 'X' not found".
+ApiError model_not_found(const std::string& name);
+
+// Tool definitions (OpenAI and Ollama): an array of {"type": "function", "function": {"name": string,
+// ...}}. ApiError 400 otherwise; `what` names the field.
+void check_tools(const json& tools, const char* what);
 
 // Typed field access with clear 400s: "'max_tokens' must be an integer".
 std::optional<double> opt_number(const json& j, const char* key, double lo, double hi);
@@ -106,18 +129,28 @@ double logprob_value(float lp);
 json token_bytes(const std::string& s);
 
 // Loads the model if needed, formats and tokenizes the prompt, queues the job. ApiError on bad input
-// (404 unknown model, 400 prompt too long, 503 queue full).
+// (404 unknown model, 400 prompt too long or a logit_bias token outside the vocabulary, 503 queue full).
 Generation start_generation(Context& ctx, GenRequest& r);
 // Ends the request's use of its model (keep-alive starts).
 void end_generation(Context& ctx, Generation& g);
 
 // Streams a generation through a chunked response. on_text(event: text and its tokens' logprobs) and
 // on_done(result) return the bytes to write; ping is written every ~200 ms while nothing else is (to
-// notice a closed connection; "" for none). A failed write cancels the generation.
-void stream_response(Context& ctx, httplib::Response& res, const char* content_type,
-                     std::shared_ptr<Generation> g, std::function<std::string(const runtime::Event&)> on_text,
+// notice a closed connection; "" for none). A failed write cancels the generation, and so does a client
+// that closed its connection while nothing is written (the request's socket is checked every ~200 ms,
+// for streams that send no pings, e.g. during a long prompt).
+void stream_response(Context& ctx, const httplib::Request& req, httplib::Response& res,
+                     const char* content_type, std::shared_ptr<Generation> g,
+                     std::function<std::string(const runtime::Event&)> on_text,
                      std::function<std::string(const runtime::GenerateResult&)> on_done,
                      std::function<std::string(const std::string&)> on_error, std::string ping);
+
+// Registers a route that takes a body (POST, DELETE). The body is read here, whatever its Content-Type
+// (httplib would parse a form-encoded body itself and refuse one over 8 KB), bounded by --max-body (413);
+// multipart bodies are refused (400). Then `handler` runs with the body in req.body.
+using Handler = std::function<void(const httplib::Request&, httplib::Response&)>;
+void add_body_route(httplib::Server& svr, Context& ctx, const std::string& method, const std::string& pattern,
+                    Api api, Handler handler);
 
 // Registration of each API's routes.
 void add_openai_routes(httplib::Server& svr, Context& ctx);

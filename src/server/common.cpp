@@ -1,5 +1,16 @@
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <ctime>
 #include <regex>
 
@@ -22,15 +33,139 @@ void send_error(httplib::Response& res, Api api, const ApiError& e) {
   res.set_content(j.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
 }
 
+namespace {
+
+// True when no array or object in `s` (read as JSON; brackets inside strings do not count) is nested more
+// than `limit` deep. A linear scan before parsing, so depth is bounded before anything is built.
+bool nesting_within(std::string_view s, size_t limit) {
+  size_t depth = 0;
+  bool in_string = false, escaped = false;
+  for (const char c : s) {
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > limit) return false;
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
 json parse_body(const httplib::Request& req) {
+  if (!nesting_within(req.body, kMaxJsonDepth))
+    throw ApiError{
+        400, fmt::format("the request body nests arrays or objects more than {} levels deep", kMaxJsonDepth),
+        "invalid_json"};
   json j;
   try {
     j = json::parse(req.body);
   } catch (const json::parse_error& e) {
     throw ApiError{400, std::string("the request body is not valid JSON: ") + e.what(), "invalid_json"};
+  } catch (const json::exception& e) {  // out_of_range: a number beyond a double's range (1e400)
+    throw ApiError{400, std::string("the request body cannot be read: ") + e.what(), "invalid_json"};
   }
   if (!j.is_object()) throw ApiError{400, "the request body must be a JSON object", "invalid_json"};
   return j;
+}
+
+void add_body_route(httplib::Server& svr, Context& ctx, const std::string& method, const std::string& pattern,
+                    Api api, Handler handler) {
+  const size_t max_body = ctx.opt.max_body;
+  httplib::Server::HandlerWithContentReader h = [max_body, api, handler = std::move(handler)](
+                                                    const httplib::Request& req, httplib::Response& res,
+                                                    const httplib::ContentReader& read) {
+    if (req.is_multipart_form_data()) {
+      send_error(res, api, ApiError{400, "multipart bodies are not accepted: send the request as JSON"});
+      return;
+    }
+    std::string body;
+    bool too_large = false;
+    const bool ok = read([&](const char* data, size_t n) {
+      if (n > max_body - body.size()) {
+        too_large = true;
+        return false;
+      }
+      body.append(data, n);
+      return true;
+    });
+    if (too_large || res.status == 413) {
+      send_error(res, api, ApiError{413, fmt::format("the request body is larger than {} bytes", max_body)});
+      return;
+    }
+    if (!ok) {
+      send_error(res, api, ApiError{400, "the request body could not be read"});
+      return;
+    }
+    httplib::Request with_body = req;
+    with_body.body = std::move(body);
+    handler(with_body, res);
+  };
+  if (method == "POST") {
+    svr.Post(pattern, std::move(h));
+  } else if (method == "DELETE") {
+    svr.Delete(pattern, std::move(h));
+  } else {
+    fail("add_body_route: unsupported method {}", method);
+  }
+}
+
+bool is_gguf_file(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) return false;
+  struct stat st {};
+  char magic[4] = {};
+  const bool ok = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && ::pread(fd, magic, 4, 0) == 4 &&
+                  std::memcmp(magic, "GGUF", 4) == 0;
+  ::close(fd);
+  return ok;
+}
+
+std::optional<store::ResolvedModel> find_request_model(const std::string& name) {
+  auto rm = store::find_model(name);
+  if (rm && rm->source == "file" && !is_gguf_file(rm->model_path)) rm.reset();
+  return rm;
+}
+
+std::pair<std::string, std::string> resolve_request_model(const std::string& name) {
+  auto rm = find_request_model(name);
+  if (!rm) fail("model '{}' not found", name);
+  return {rm->name, rm->model_path};
+}
+
+ApiError model_not_found(const std::string& name) {
+  return ApiError{404, fmt::format("model '{}' not found", name), "model_not_found"};
+}
+
+void check_tools(const json& tools, const char* what) {
+  if (!tools.is_array()) throw ApiError{400, fmt::format("'{}' must be an array of tool definitions", what)};
+  if (tools.size() > 1024) throw ApiError{400, fmt::format("'{}' may hold at most 1024 tools", what)};
+  for (size_t i = 0; i < tools.size(); ++i) {
+    const json& t = tools[i];
+    if (!t.is_object())
+      throw ApiError{
+          400, fmt::format("{}[{}] must be an object like {{\"type\": \"function\", \"function\": {{...}}}}",
+                           what, i)};
+    auto type = t.find("type");
+    if (type == t.end() || !type->is_string() || type->get<std::string>() != "function")
+      throw ApiError{400, fmt::format("{}[{}].type must be \"function\"", what, i)};
+    auto fn = t.find("function");
+    if (fn == t.end() || !fn->is_object())
+      throw ApiError{400, fmt::format("{}[{}].function must be an object", what, i)};
+    auto name = fn->find("name");
+    if (name == fn->end() || !name->is_string() || name->get<std::string>().empty())
+      throw ApiError{400, fmt::format("{}[{}].function.name must be a non-empty string", what, i)};
+  }
 }
 
 std::optional<double> opt_number(const json& j, const char* key, double lo, double hi) {
@@ -224,7 +359,7 @@ Generation start_generation(Context& ctx, GenRequest& r) {
     const std::string msg = e.what();
     if (msg.find("not found") != std::string::npos || msg.find("no such") != std::string::npos ||
         msg.find("pull") != std::string::npos)
-      throw ApiError{404, fmt::format("model '{}' not found", r.model), "model_not_found"};
+      throw model_not_found(r.model);
     throw ApiError{400, fmt::format("model '{}' could not be loaded: {}", r.model, msg), "model_load_failed"};
   }
   runtime::Job job;
@@ -242,6 +377,13 @@ Generation start_generation(Context& ctx, GenRequest& r) {
       throw ApiError{400, fmt::format("the prompt has {} tokens, more than the context of {} tokens", job.prompt.size(),
                                       lm.context().n_ctx()),
                      "context_length_exceeded"};
+    const int64_t n_vocab = lm.model().hparams().n_vocab;
+    for (const auto& [id, bias] : r.sampling.logit_bias)
+      if (id >= n_vocab)
+        throw ApiError{
+            400,
+            fmt::format("logit_bias: token id {} is outside the vocabulary (ids 0 to {})", id, n_vocab - 1),
+            "invalid_logit_bias"};
     job.sampling = lm.default_sampling();
     r.sampling.apply(job.sampling);
     job.sampling.validate();
@@ -271,14 +413,75 @@ void end_generation(Context& ctx, Generation& g) {
   g.engine.reset();
 }
 
-void stream_response(Context& ctx, httplib::Response& res, const char* content_type,
-                     std::shared_ptr<Generation> g, std::function<std::string(const runtime::Event&)> on_text,
+namespace {
+
+// The socket a request arrived on, found by its addresses among the process's open sockets (httplib does
+// not hand it to handlers); -1 when not found. Called on the connection's own thread, which keeps the
+// socket open until the response ends.
+int find_connection_socket(const std::string& remote_addr, int remote_port, int local_port) {
+  if (remote_port <= 0 || local_port <= 0) return -1;
+  DIR* dir = ::opendir("/proc/self/fd");
+  if (!dir) return -1;
+  auto port_of = [](const sockaddr_storage& a) {
+    if (a.ss_family == AF_INET)
+      return static_cast<int>(ntohs(reinterpret_cast<const sockaddr_in&>(a).sin_port));
+    if (a.ss_family == AF_INET6)
+      return static_cast<int>(ntohs(reinterpret_cast<const sockaddr_in6&>(a).sin6_port));
+    return -1;
+  };
+  int found = -1, matches = 0;
+  const int dir_fd = ::dirfd(dir);
+  while (const dirent* e = ::readdir(dir)) {
+    char* end = nullptr;
+    const long fd = std::strtol(e->d_name, &end, 10);
+    if (end == e->d_name || *end != '\0' || fd < 0 || fd == dir_fd) continue;
+    struct stat st {};
+    if (::fstat(static_cast<int>(fd), &st) != 0 || !S_ISSOCK(st.st_mode)) continue;
+    sockaddr_storage peer{}, local{};
+    socklen_t pl = sizeof peer, ll = sizeof local;
+    if (::getpeername(static_cast<int>(fd), reinterpret_cast<sockaddr*>(&peer), &pl) != 0 ||
+        ::getsockname(static_cast<int>(fd), reinterpret_cast<sockaddr*>(&local), &ll) != 0)
+      continue;
+    if (port_of(peer) != remote_port || port_of(local) != local_port) continue;
+    char host[NI_MAXHOST];
+    if (::getnameinfo(reinterpret_cast<sockaddr*>(&peer), pl, host, sizeof host, nullptr, 0,
+                      NI_NUMERICHOST) != 0 ||
+        remote_addr != host)
+      continue;
+    found = static_cast<int>(fd);
+    ++matches;
+  }
+  ::closedir(dir);
+  return matches == 1 ? found : -1;
+}
+
+// True when the client closed its side of the connection (FIN or RST); data it sent is left unread.
+bool peer_closed(int fd) {
+  char c;
+  const ssize_t n = ::recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+  if (n == 0) return true;
+  if (n < 0) return errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR;
+  return false;
+}
+
+}  // namespace
+
+void stream_response(Context& ctx, const httplib::Request& req, httplib::Response& res,
+                     const char* content_type, std::shared_ptr<Generation> g,
+                     std::function<std::string(const runtime::Event&)> on_text,
                      std::function<std::string(const runtime::GenerateResult&)> on_done,
                      std::function<std::string(const std::string&)> on_error, std::string ping) {
   auto finished = std::make_shared<bool>(false);
+  // The connection's socket is looked for only when a response is silent for a while (a long prompt).
+  struct Peer {
+    std::string addr;
+    int port = -1, local_port = -1;
+    int fd = -2;  // -2: not looked for yet; -1: not found
+  };
+  auto peer = std::make_shared<Peer>(Peer{req.remote_addr, req.remote_port, req.local_port});
   res.set_chunked_content_provider(
       content_type,
-      [&ctx, g, on_text, on_done, on_error, ping, finished](size_t, httplib::DataSink& sink) {
+      [&ctx, g, on_text, on_done, on_error, ping, finished, peer](size_t, httplib::DataSink& sink) {
         auto write = [&](const std::string& s) {
           if (s.empty()) return true;
           if (!sink.write(s.data(), s.size())) {
@@ -291,8 +494,13 @@ void stream_response(Context& ctx, httplib::Response& res, const char* content_t
         for (;;) {
           runtime::Event ev;
           if (!g->stream->pop(ev, std::chrono::milliseconds(50))) {
-            if (!ping.empty() && std::chrono::steady_clock::now() - last_write > std::chrono::milliseconds(200)) {
-              if (!write(ping)) return false;
+            if (std::chrono::steady_clock::now() - last_write > std::chrono::milliseconds(200)) {
+              if (peer->fd == -2) peer->fd = find_connection_socket(peer->addr, peer->port, peer->local_port);
+              if (peer->fd >= 0 && peer_closed(peer->fd)) {
+                g->stream->cancel();
+                return false;
+              }
+              if (!ping.empty() && !write(ping)) return false;
               last_write = std::chrono::steady_clock::now();
             }
             continue;

@@ -39,6 +39,14 @@ void parse_options(const json& b, GenRequest& r) {
   if (auto n = opt_int(o, "num_predict", -2, 10000000)) r.opt.max_tokens = *n < 0 ? -1 : static_cast<int32_t>(*n);
   auto stop = opt_stop(o, "stop");
   r.opt.stop.insert(r.opt.stop.end(), stop.begin(), stop.end());
+  // Options Ollama knows that hearth does not use (the server's settings decide them): still type-checked,
+  // so a client's mistake is reported rather than silently ignored.
+  for (const char* k : {"num_ctx", "num_batch", "num_gpu", "main_gpu", "num_thread", "num_keep", "mirostat"})
+    opt_int(o, k, INT64_MIN, INT64_MAX);
+  for (const char* k : {"mirostat_tau", "mirostat_eta", "tfs_z"}) opt_number(o, k, -1e300, 1e300);
+  for (const char* k : {"penalize_newline", "numa", "low_vram", "f16_kv", "vocab_only", "use_mmap",
+                        "use_mlock", "logits_all", "embedding_only"})
+    opt_bool(o, k);
 }
 
 void parse_common(const json& b, GenRequest& r) {
@@ -92,16 +100,30 @@ void generate(Context& ctx, const httplib::Request& req, httplib::Response& res,
         const auto& m = (*it)[i];
         if (!m.is_object() || !m.contains("role") || !m["role"].is_string())
           throw ApiError{400, fmt::format("messages[{}] must be an object with a string 'role'", i)};
+        const std::string role = m["role"].get<std::string>();
+        if (role != "system" && role != "user" && role != "assistant" && role != "tool")
+          throw ApiError{
+              400,
+              fmt::format("messages[{}].role '{}' is not one of system, user, assistant, tool", i, role)};
         if (m.contains("content") && !m["content"].is_string() && !m["content"].is_null())
           throw ApiError{400, fmt::format("messages[{}].content must be a string", i)};
-        if (m.contains("images") && m["images"].is_array() && !m["images"].empty())
+        if (m.contains("images") && !m["images"].is_null() &&
+            !(m["images"].is_array() && m["images"].empty()))
           throw ApiError{400, "this model does not support images"};
-        ojson msg = {{"role", m["role"].get<std::string>()}, {"content", m.value("content", json("")).is_null() ? "" : m.value("content", "")}};
-        if (m.contains("tool_calls") && m["tool_calls"].is_array()) msg["tool_calls"] = ojson::parse(m["tool_calls"].dump());
+        ojson msg = {{"role", role},
+                     {"content", m.value("content", json("")).is_null() ? "" : m.value("content", "")}};
+        if (m.contains("tool_calls") && !m["tool_calls"].is_null()) {
+          if (!m["tool_calls"].is_array())
+            throw ApiError{400, fmt::format("messages[{}].tool_calls must be an array", i)};
+          msg["tool_calls"] = ojson::parse(m["tool_calls"].dump());
+        }
         r.messages.push_back(std::move(msg));
       }
     }
-    if (auto t = b.find("tools"); t != b.end() && t->is_array() && !t->empty()) r.tools = ojson::parse(t->dump());
+    if (auto t = b.find("tools"); t != b.end() && !t->is_null()) {
+      check_tools(*t, "tools");
+      if (!t->empty()) r.tools = ojson::parse(t->dump());
+    }
   } else {
     r.prompt = opt_string(b, "prompt").value_or("");
     r.system = opt_string(b, "system").value_or("");
@@ -125,7 +147,7 @@ void generate(Context& ctx, const httplib::Request& req, httplib::Response& res,
       try {
         ctx.models->unload(model);
       } catch (const Error&) {
-        throw ApiError{404, fmt::format("model '{}' not found", model)};
+        throw model_not_found(model);
       }
       j["done_reason"] = "unload";
     } else {
@@ -133,7 +155,9 @@ void generate(Context& ctx, const httplib::Request& req, httplib::Response& res,
         ctx.models->acquire(model, r.keep_alive);
         ctx.models->release(model);
       } catch (const Error& e) {
-        throw ApiError{404, fmt::format("model '{}' not found: {}", model, e.what())};
+        const std::string msg = e.what();
+        if (msg.find("not found") != std::string::npos) throw model_not_found(model);
+        throw ApiError{400, fmt::format("model '{}' could not be loaded: {}", model, msg)};
       }
       j["done_reason"] = "load";
     }
@@ -162,14 +186,14 @@ void generate(Context& ctx, const httplib::Request& req, httplib::Response& res,
   auto err = [](const std::string& msg) { return ndjson(json{{"error", msg}}); };
   if (stream) {
     stream_response(
-        ctx, res, "application/x-ndjson", g, [=](const runtime::Event& ev) { return ndjson(piece(ev)); },
+        ctx, req, res, "application/x-ndjson", g, [=](const runtime::Event& ev) { return ndjson(piece(ev)); },
         [=](const runtime::GenerateResult& rr) { return ndjson(final(rr, "", nullptr)); }, err, "");
     return;
   }
   auto text = std::make_shared<std::string>();
   auto lps = std::make_shared<std::vector<runtime::TokenLogprob>>();
   stream_response(
-      ctx, res, "application/json", g,
+      ctx, req, res, "application/json", g,
       [=](const runtime::Event& ev) {
         *text += ev.text;
         lps->insert(lps->end(), ev.logprobs.begin(), ev.logprobs.end());
@@ -178,7 +202,10 @@ void generate(Context& ctx, const httplib::Request& req, httplib::Response& res,
       [=](const runtime::GenerateResult& rr) {
         return final(rr, *text, lps.get()).dump(-1, ' ', false, json::error_handler_t::replace);
       },
-      [](const std::string& msg) { return json{{"error", msg}}.dump(); }, " ");
+      [](const std::string& msg) {
+        return json{{"error", msg}}.dump();
+      },
+      " ");
 }
 
 // Parameters of a model (the elements of its tensors), from its GGUF header; remembered per file
@@ -217,18 +244,18 @@ void show(Context&, const httplib::Request& req, httplib::Response& res) {
   const std::string name = model_field(b);
   std::optional<store::ResolvedModel> rm;
   try {
-    rm = store::find_model(name);
+    rm = find_request_model(name);
   } catch (const Error& e) {
     throw ApiError{400, e.what()};
   }
-  if (!rm) throw ApiError{404, fmt::format("model '{}' not found", name)};
+  if (!rm) throw model_not_found(name);
   gguf::ReadOptions ro;
   ro.header_only = true;
   std::unique_ptr<gguf::File> f;
   try {
     f = gguf::File::open(rm->model_path, ro);
   } catch (const Error& e) {
-    throw ApiError{500, e.what()};
+    throw ApiError{400, fmt::format("model '{}' cannot be read: {}", name, e.what())};
   }
   json info = json::object();
   for (auto& [k, v] : f->metadata()) {
@@ -279,6 +306,14 @@ void pull(Context&, const httplib::Request& req, httplib::Response& res) {
   const std::string name = model_field(b);
   const bool stream = opt_bool(b, "stream").value_or(true);
   const bool insecure = opt_bool(b, "insecure").value_or(false);
+  // What can be checked without the network is checked before a stream starts (its status is then 200).
+  store::Reference ref;
+  try {
+    ref = store::parse_reference(name);
+  } catch (const Error& e) {
+    throw ApiError{400, e.what()};
+  }
+  if (ref.kind == store::RefKind::File && !is_gguf_file(ref.path)) throw model_not_found(name);
   if (!stream) {
     store::PullOptions po;
     po.quiet = true;
@@ -321,6 +356,40 @@ void pull(Context&, const httplib::Request& req, httplib::Response& res) {
   });
 }
 
+void remove(Context& c, const httplib::Request& req, httplib::Response& res) {
+  const std::string name = model_field(parse_body(req));
+  try {
+    if (store::parse_reference(name).kind != store::RefKind::Name)
+      throw model_not_found(name);  // files, URLs
+    try {
+      c.models->unload(name);
+    } catch (const Error&) {
+    }
+    store::remove_model(name);
+  } catch (const Error& e) {
+    throw ApiError{404, e.what()};
+  }
+  res.status = 200;
+}
+
+void copy(Context&, const httplib::Request& req, httplib::Response& res) {
+  const json b = parse_body(req);
+  const auto src = opt_string(b, "source"), dst = opt_string(b, "destination");
+  if (!src || !dst || src->empty() || dst->empty())
+    throw ApiError{400, "'source' and 'destination' are required"};
+  try {
+    if (store::parse_reference(*src).kind != store::RefKind::Name)
+      throw model_not_found(*src);  // files, URLs
+    store::copy_model(*src, *dst);
+  } catch (const Error& e) {
+    const std::string msg = e.what();
+    throw ApiError{
+        msg.find("not found") != std::string::npos || msg.find("no such") != std::string::npos ? 404 : 400,
+        msg};
+  }
+  res.status = 200;
+}
+
 }  // namespace
 
 void add_ollama_routes(httplib::Server& svr, Context& ctx) {
@@ -335,16 +404,25 @@ void add_ollama_routes(httplib::Server& svr, Context& ctx) {
       } catch (const Error& e) {
         ctx.metrics.errors++;
         send_error(res, Api::Ollama, ApiError{400, e.what()});
+      } catch (const json::exception& e) {  // a field of an unexpected type that slipped through
+        ctx.metrics.errors++;
+        send_error(res, Api::Ollama, ApiError{400, fmt::format("invalid request: {}", e.what())});
       } catch (const std::exception& e) {
         ctx.metrics.errors++;
         send_error(res, Api::Ollama, ApiError{500, e.what()});
       }
     };
   };
-  svr.Post("/api/generate", wrap([](Context& c, const httplib::Request& q, httplib::Response& s) { generate(c, q, s, false); }));
-  svr.Post("/api/chat", wrap([](Context& c, const httplib::Request& q, httplib::Response& s) { generate(c, q, s, true); }));
-  svr.Post("/api/show", wrap(show));
-  svr.Post("/api/pull", wrap(pull));
+  auto post = [&](const char* path,
+                  std::function<void(Context&, const httplib::Request&, httplib::Response&)> fn) {
+    add_body_route(svr, ctx, "POST", path, Api::Ollama, wrap(std::move(fn)));
+  };
+  post("/api/generate",
+       [](Context& c, const httplib::Request& q, httplib::Response& s) { generate(c, q, s, false); });
+  post("/api/chat",
+       [](Context& c, const httplib::Request& q, httplib::Response& s) { generate(c, q, s, true); });
+  post("/api/show", show);
+  post("/api/pull", pull);
   svr.Get("/api/tags", wrap([](Context& c, const httplib::Request&, httplib::Response& res) {
     json models = json::array();
     for (auto& m : store::list_models(true)) {
@@ -364,31 +442,8 @@ void add_ollama_routes(httplib::Server& svr, Context& ctx) {
     }
     res.set_content(json{{"models", models}}.dump(), "application/json");
   }));
-  svr.Delete("/api/delete", wrap([](Context& c, const httplib::Request& req, httplib::Response& res) {
-    const std::string name = model_field(parse_body(req));
-    try {
-      try {
-        c.models->unload(name);
-      } catch (const Error&) {
-      }
-      store::remove_model(name);
-    } catch (const Error& e) {
-      throw ApiError{404, e.what()};
-    }
-    res.status = 200;
-  }));
-  svr.Post("/api/copy", wrap([](Context&, const httplib::Request& req, httplib::Response& res) {
-    const json b = parse_body(req);
-    const auto src = opt_string(b, "source"), dst = opt_string(b, "destination");
-    if (!src || !dst || src->empty() || dst->empty()) throw ApiError{400, "'source' and 'destination' are required"};
-    try {
-      store::copy_model(*src, *dst);
-    } catch (const Error& e) {
-      const std::string msg = e.what();
-      throw ApiError{msg.find("not found") != std::string::npos || msg.find("no such") != std::string::npos ? 404 : 400, msg};
-    }
-    res.status = 200;
-  }));
+  add_body_route(svr, ctx, "DELETE", "/api/delete", Api::Ollama, wrap(remove));
+  post("/api/copy", copy);
   svr.Get("/api/version", [](const httplib::Request&, httplib::Response& res) {
     res.set_content(json{{"version", HEARTH_VERSION_STRING}}.dump(), "application/json");
   });

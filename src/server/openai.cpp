@@ -1,6 +1,5 @@
 // The OpenAI-compatible API: /v1/chat/completions, /v1/completions, /v1/models.
 #include <filesystem>
-#include <fstream>
 #include <random>
 
 #include "base/error.h"
@@ -181,7 +180,7 @@ void generate(Context& ctx, const httplib::Request& req, httplib::Response& res,
   if (chat) {
     r.messages = parse_messages(b);
     if (auto it = b.find("tools"); it != b.end() && !it->is_null()) {
-      if (!it->is_array()) throw ApiError{400, "'tools' must be an array"};
+      check_tools(*it, "tools");
       r.tools = ojson::parse(it->dump());
     }
   } else {
@@ -224,7 +223,7 @@ void generate(Context& ctx, const httplib::Request& req, httplib::Response& res,
     };
     auto first = std::make_shared<bool>(true);
     stream_response(
-        ctx, res, "text/event-stream", g,
+        ctx, req, res, "text/event-stream", g,
         [=](const runtime::Event& ev) {
           std::string out;
           if (chat && *first) {
@@ -260,7 +259,7 @@ void generate(Context& ctx, const httplib::Request& req, httplib::Response& res,
   auto text = std::make_shared<std::string>();
   auto lps = std::make_shared<std::vector<runtime::TokenLogprob>>();
   stream_response(
-      ctx, res, "application/json", g,
+      ctx, req, res, "application/json", g,
       [=](const runtime::Event& ev) {
         *text += ev.text;
         lps->insert(lps->end(), ev.logprobs.begin(), ev.logprobs.end());
@@ -268,20 +267,15 @@ void generate(Context& ctx, const httplib::Request& req, httplib::Response& res,
       },
       [=](const runtime::GenerateResult& res_) {
         json choice = {{"index", 0}, {"logprobs", lp_json(*lps)}, {"finish_reason", finish_name(res_)}};
-        if (chat) choice["message"] = {{"role", "assistant"}, {"content", *text}};
-        else choice["text"] = *text;
+        if (chat)
+          choice["message"] = {{"role", "assistant"}, {"content", *text}};
+        else
+          choice["text"] = *text;
         json j = {{"id", id}, {"object", object}, {"created", created}, {"model", model},
                   {"system_fingerprint", "hearth"}, {"choices", json::array({choice})}, {"usage", usage_json(res_)}};
         return j.dump(-1, ' ', false, json::error_handler_t::replace);
       },
       [=](const std::string& msg) { return error_json(msg).dump(); }, " ");
-}
-
-// A plain file given by path is a model only if it is a GGUF file (nothing else about it is told).
-bool has_gguf_magic(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  char magic[4] = {};
-  return f.read(magic, 4) && std::string_view(magic, 4) == "GGUF";
 }
 
 json model_object(const store::ModelEntry& m) {
@@ -299,14 +293,20 @@ void add_openai_routes(httplib::Server& svr, Context& ctx) {
         ctx.metrics.errors++;
         if (e.status == 503) res.set_header("Retry-After", "2");
         send_error(res, Api::OpenAI, e);
+      } catch (const Error& e) {  // bad input found below the server (names, templates, sampling)
+        ctx.metrics.errors++;
+        send_error(res, Api::OpenAI, ApiError{400, e.what()});
+      } catch (const json::exception& e) {  // a field of an unexpected type that slipped through
+        ctx.metrics.errors++;
+        send_error(res, Api::OpenAI, ApiError{400, fmt::format("invalid request: {}", e.what())});
       } catch (const std::exception& e) {
         ctx.metrics.errors++;
         send_error(res, Api::OpenAI, ApiError{500, e.what(), "internal_error"});
       }
     };
   };
-  svr.Post("/v1/chat/completions", wrap(generate, true));
-  svr.Post("/v1/completions", wrap(generate, false));
+  add_body_route(svr, ctx, "POST", "/v1/chat/completions", Api::OpenAI, wrap(generate, true));
+  add_body_route(svr, ctx, "POST", "/v1/completions", Api::OpenAI, wrap(generate, false));
   svr.Get("/v1/models", [&ctx](const httplib::Request&, httplib::Response& res) {
     try {
       json data = json::array();
@@ -324,13 +324,12 @@ void add_openai_routes(httplib::Server& svr, Context& ctx) {
       // finds its file.
       std::optional<store::ResolvedModel> rm;
       try {
-        rm = store::find_model(id);
+        rm = find_request_model(id);
       } catch (const Error&) {
         rm.reset();  // not a valid name: not found
       }
-      if (rm && rm->source == "file" && !has_gguf_magic(rm->model_path)) rm.reset();  // any path: only models
       if (!rm) {
-        send_error(res, Api::OpenAI, ApiError{404, fmt::format("model '{}' not found", id), "model_not_found"});
+        send_error(res, Api::OpenAI, model_not_found(id));
         return;
       }
       store::ModelEntry entry;

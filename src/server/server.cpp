@@ -8,7 +8,6 @@
 #include "base/error.h"
 #include "base/log.h"
 #include "server/api.h"
-#include "store/store.h"
 
 namespace hearth::server {
 
@@ -55,6 +54,23 @@ std::string metrics_text(Context& ctx) {
   return s;
 }
 
+// Threads of the HTTP server (see serve()).
+size_t http_threads(const ServeOptions& opt) {
+  constexpr size_t kSpare = 32, kMax = 1024;
+  const size_t per_model = static_cast<size_t>(std::max(1, opt.n_parallel)) + std::min(opt.max_queue, kMax);
+  const size_t n = per_model * static_cast<size_t>(std::max(1, opt.max_loaded)) + kSpare;
+  return std::clamp(n, kSpare, kMax);
+}
+
+// A Content-Length over `max` (digits only; other values are left to httplib, which answers 400).
+bool declared_too_large(const httplib::Request& req, size_t max) {
+  if (!req.has_header("Content-Length")) return false;
+  const std::string v = req.get_header_value("Content-Length");
+  if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos) return false;
+  const size_t digits = v.size() - std::min(v.find_first_not_of('0'), v.size());
+  return digits > 19 || std::stoull(v) > max;
+}
+
 }  // namespace
 
 int serve(const ServeOptions& opt) {
@@ -75,12 +91,14 @@ int serve(const ServeOptions& opt) {
   mo.max_queue = opt.max_queue;
   mo.max_loaded = opt.max_loaded;
   mo.default_keep_alive = opt.keep_alive;
-  ctx.models = std::make_unique<runtime::ModelManager>(mo, [](const std::string& name) {
-    auto rm = store::resolve(name);
-    return std::make_pair(rm.name, rm.model_path);
-  });
+  ctx.models = std::make_unique<runtime::ModelManager>(mo, resolve_request_model);
 
   httplib::Server svr;
+  // One HTTP thread per connection: every sequence of every loaded model streaming, every queued request
+  // waiting (so the queue fills up to --max-queue and then answers 503), and room for /health, /metrics
+  // and model management beside them. httplib's default is max(8, cores - 1).
+  const size_t n_threads = http_threads(opt);
+  svr.new_task_queue = [n_threads] { return new httplib::ThreadPool(n_threads); };
   svr.set_payload_max_length(opt.max_body);
   svr.set_read_timeout(60, 0);
   svr.set_write_timeout(60, 0);
@@ -108,6 +126,12 @@ int serve(const ServeOptions& opt) {
         return httplib::Server::HandlerResponse::Handled;
       }
     }
+    // A body over the limit is refused from its declared length, before httplib reads (or waits for) it.
+    if (declared_too_large(req, opt.max_body)) {
+      send_error(res, req.path.rfind("/api/", 0) == 0 ? Api::Ollama : Api::OpenAI,
+                 ApiError{413, fmt::format("the request body is larger than {} bytes", opt.max_body)});
+      return httplib::Server::HandlerResponse::Handled;
+    }
     const bool open_path = req.path == "/" || req.path == "/health";
     if (!opt.api_key.empty() && !open_path) {
       const std::string auth = req.get_header_value("Authorization");
@@ -118,6 +142,13 @@ int serve(const ServeOptions& opt) {
       }
     }
     return httplib::Server::HandlerResponse::Unhandled;
+  });
+  // A client that asks before sending its body (curl does for large ones) is told at once.
+  svr.set_expect_100_continue_handler([&](const httplib::Request& req, httplib::Response& res) {
+    if (!declared_too_large(req, opt.max_body)) return 100;
+    send_error(res, req.path.rfind("/api/", 0) == 0 ? Api::Ollama : Api::OpenAI,
+               ApiError{413, fmt::format("the request body is larger than {} bytes", opt.max_body)});
+    return 413;
   });
   svr.set_logger([&](const httplib::Request& req, const httplib::Response& res) {
     if (!opt.quiet) log::info("{} {} -> {}", req.method, req.path, res.status);

@@ -203,13 +203,39 @@ struct KernK {
     // Per output and super-block: the exact integer sums I (quants, offsets) and M (kMin: mins times
     // group sums), then acc = fma(I, d * dx, acc) and acc = fnma(M, dmin * dx, acc) in single floats: the
     // same operations, in the same order, as the 16-row tile kernel (kquant_tile.cpp) applies per lane,
-    // so one-row and tiled products give identical bits (batch invariance).
+    // so one-row and tiled products give identical bits (batch invariance). Blocks of 4+ outputs do the
+    // float part for all outputs at once (lane r * NC + c), single outputs in scalar registers.
+    if constexpr (NR * NC >= 4)
+      run_block<NR, NC>(nb, w, ws, x, xs, out, os);
+    else
+      run_single<NR, NC>(nb, w, ws, x, xs, out, os);
+  }
+
+  // The integer sum I of one output and super-block (16 lanes to add).
+  static inline __m512i quant_sum(const Dec& dq, const BlockQ8_K* xb) {
+    const __m512i zero = _mm512_setzero_si512();
+    __m512i iacc = zero;
+    if constexpr (T::kInit) iacc = _mm512_zextsi256_si512(_mm256_madd_epi16(load256(xb->bsums), dq.g16));
+#pragma GCC unroll 16
+    for (int k = 0; k < 4; ++k) {
+      const __m512i xq = load512(xb->qs + 64 * k);
+      if constexpr (T::kMulLo) {
+        iacc = _mm512_add_epi32(iacc, _mm512_mullo_epi32(_mm512_dpbusd_epi32(zero, dq.u[k], xq), dq.sc[k]));
+      } else {
+        iacc = _mm512_dpwssd_epi32(iacc, _mm512_maddubs_epi16(dq.u[k], xq), dq.sc[k]);
+      }
+    }
+    return iacc;
+  }
+
+  template <int NR, int NC>
+  static void run_single(int64_t nb, const uint8_t* w, uint64_t ws, const uint8_t* x, uint64_t xs, float* out,
+                         int64_t os) {
     __m128 acc[NR][NC];
 #pragma GCC unroll 16
     for (int r = 0; r < NR; ++r)
 #pragma GCC unroll 16
       for (int c = 0; c < NC; ++c) acc[r][c] = _mm_setzero_ps();
-    const __m512i zero = _mm512_setzero_si512();
     for (int64_t i = 0; i < nb; ++i) {
 #pragma GCC unroll 16
       for (int r = 0; r < NR; ++r) {
@@ -220,26 +246,11 @@ struct KernK {
         for (int c = 0; c < NC; ++c) {
           const BlockQ8_K* xb = reinterpret_cast<const BlockQ8_K*>(x + c * xs) + i;
           const __m128 dx = _mm_set_ss(xb->d);
-          __m512i iacc = zero;
-          if constexpr (T::kInit)
-            iacc = _mm512_zextsi256_si512(_mm256_madd_epi16(load256(xb->bsums), dq.g16));
-#pragma GCC unroll 16
-          for (int k = 0; k < 4; ++k) {
-            const __m512i xq = load512(xb->qs + 64 * k);
-            if constexpr (T::kMulLo) {
-              iacc = _mm512_add_epi32(iacc,
-                                      _mm512_mullo_epi32(_mm512_dpbusd_epi32(zero, dq.u[k], xq), dq.sc[k]));
-            } else {
-              iacc = _mm512_dpwssd_epi32(iacc, _mm512_maddubs_epi16(dq.u[k], xq), dq.sc[k]);
-            }
-          }
-          const __m128 fi = _mm_cvtsi32_ss(_mm_setzero_ps(), hsum_i32(iacc));
+          const __m128 fi = _mm_cvtsi32_ss(_mm_setzero_ps(), hsum_i32(quant_sum(dq, xb)));
           acc[r][c] = _mm_fmadd_ss(fi, _mm_mul_ss(d, dx), acc[r][c]);
           if constexpr (T::kMin) {
             const __m256i mm = _mm256_madd_epi16(load256(xb->bsums), dq.m16);
-            const __m128i h = _mm_add_epi32(_mm256_castsi256_si128(mm), _mm256_extracti128_si256(mm, 1));
-            const __m128i q = _mm_add_epi32(h, _mm_unpackhi_epi64(h, h));
-            const int32_t m = _mm_cvtsi128_si32(_mm_add_epi32(q, _mm_shuffle_epi32(q, 1)));
+            const int32_t m = hsum_i32(_mm512_zextsi256_si512(mm));
             acc[r][c] = _mm_fnmadd_ss(_mm_cvtsi32_ss(_mm_setzero_ps(), m), _mm_mul_ss(_mm_set_ss(dq.dmin), dx),
                                       acc[r][c]);
           }
@@ -250,6 +261,56 @@ struct KernK {
     for (int r = 0; r < NR; ++r)
 #pragma GCC unroll 16
       for (int c = 0; c < NC; ++c) out[c * os + r] = _mm_cvtss_f32(acc[r][c]);
+  }
+
+  template <int NR, int NC>
+  static void run_block(int64_t nb, const uint8_t* w, uint64_t ws, const uint8_t* x, uint64_t xs, float* out,
+                        int64_t os) {
+    static_assert(NR * NC <= 16);
+    __m512 acc = _mm512_setzero_ps();
+    for (int64_t i = 0; i < nb; ++i) {
+      __m512i isum[16], msum[16];
+      __m512 d = _mm512_setzero_ps(), dmin = _mm512_setzero_ps(), dx = _mm512_setzero_ps();
+#pragma GCC unroll 16
+      for (int j = NR * NC; j < 16; ++j) isum[j] = msum[j] = _mm512_setzero_si512();
+#pragma GCC unroll 16
+      for (int c = 0; c < NC; ++c) {
+        const BlockQ8_K* xb = reinterpret_cast<const BlockQ8_K*>(x + c * xs) + i;
+        dx = _mm512_mask_mov_ps(dx, static_cast<__mmask16>(col_mask<NR, NC>() << c), _mm512_set1_ps(xb->d));
+      }
+#pragma GCC unroll 16
+      for (int r = 0; r < NR; ++r) {
+        Dec dq;
+        T::decode(reinterpret_cast<const W*>(w + r * ws) + i, dq);
+        const auto rm = static_cast<__mmask16>(((1u << NC) - 1) << (r * NC));
+        d = _mm512_mask_mov_ps(d, rm, _mm512_set1_ps(dq.d));
+        if constexpr (T::kMin) dmin = _mm512_mask_mov_ps(dmin, rm, _mm512_set1_ps(dq.dmin));
+#pragma GCC unroll 16
+        for (int c = 0; c < NC; ++c) {
+          const BlockQ8_K* xb = reinterpret_cast<const BlockQ8_K*>(x + c * xs) + i;
+          isum[r * NC + c] = quant_sum(dq, xb);
+          if constexpr (T::kMin)
+            msum[r * NC + c] = _mm512_zextsi256_si512(_mm256_madd_epi16(load256(xb->bsums), dq.m16));
+        }
+      }
+      acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(hsum16_i32(isum)), _mm512_mul_ps(d, dx), acc);
+      if constexpr (T::kMin)
+        acc = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(hsum16_i32(msum)), _mm512_mul_ps(dmin, dx), acc);
+    }
+    alignas(64) float res[16];
+    _mm512_store_ps(res, acc);
+#pragma GCC unroll 16
+    for (int r = 0; r < NR; ++r)
+#pragma GCC unroll 16
+      for (int c = 0; c < NC; ++c) out[c * os + r] = res[r * NC + c];
+  }
+
+  // Lanes r * NC (every row's first column) of an NR x NC block.
+  template <int NR, int NC>
+  static constexpr unsigned col_mask() {
+    unsigned m = 0;
+    for (int r = 0; r < NR; ++r) m |= 1u << (r * NC);
+    return m;
   }
 };
 
