@@ -121,6 +121,30 @@ void bench_pp(benchmark::State& state, const hk::KernelTable* table, Type t) {
       benchmark::Counter(macs * static_cast<double>(state.iterations()) * 1e-9, benchmark::Counter::kIsRate);
 }
 
+// Batched decoding: dot_rows (one-row arithmetic, bit-identical to vec_dot) of `cols` activation rows
+// against a 4096 x 4096 weight, reported as "rows/s": activation rows through the whole matrix per
+// second (cols = 1 is plain vec_dot: the gain of batching is rows/s over that).
+void bench_dec(benchmark::State& state, const hk::KernelTable* table, Type t, int cols) {
+  const hk::TypeKernels& k = table->types[static_cast<uint32_t>(t)];
+  const int64_t rows = std::getenv("HEARTH_BENCH_BIG") ? 4 * kK : kK;
+  const auto w = make_weights(t, rows);
+  const auto x = make_acts(k, cols);
+  const uint64_t rs = ht::row_size(t, kK), xs = ht::row_size(k.act_type, kK);
+  std::vector<float> out(static_cast<size_t>(rows * cols));
+  for (auto _ : state) {
+    if (k.dot_rows && cols > 1) {
+      k.dot_rows(kK, static_cast<int>(rows), cols, w->p, rs, x->p, xs, out.data(), rows);
+    } else {
+      for (int64_t r = 0; r < rows; ++r)
+        for (int c = 0; c < cols; ++c) out[c * rows + r] = k.vec_dot(kK, w->p + r * rs, x->p + c * xs);
+    }
+    benchmark::DoNotOptimize(out.data());
+    benchmark::ClobberMemory();
+  }
+  state.counters["rows/s"] = benchmark::Counter(static_cast<double>(cols) * static_cast<double>(state.iterations()),
+                                                benchmark::Counter::kIsRate);
+}
+
 void bench_quant(benchmark::State& state, const hk::KernelTable* table, Type user) {
   const hk::TypeKernels& k = table->types[static_cast<uint32_t>(user)];
   const auto f = gaussian(kK, 3);
@@ -152,6 +176,13 @@ int register_all() {
         benchmark::RegisterBenchmark(("tg_big/" + suffix).c_str(), bench_tg, table, t, 4 * kK)
             ->Unit(benchmark::kMillisecond)
             ->ComputeStatistics("min", min_of);
+      }
+      if (!scalar) {
+        for (int cols : {1, 2, 4, 8})
+          benchmark::RegisterBenchmark(("dec/" + suffix + "/" + std::to_string(cols)).c_str(), bench_dec, table, t,
+                                       cols)
+              ->Unit(benchmark::kMillisecond)
+              ->ComputeStatistics("min", min_of);
       }
       // The scalar reference is far too slow for 0.5 G multiply-adds per iteration.
       if (!scalar)

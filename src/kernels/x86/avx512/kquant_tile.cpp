@@ -337,8 +337,7 @@ struct KernK16 {
 
 // Groups of 16 rows through the transposed kernel (when the row offsets fit the 32-bit gather
 // indices), the remaining rows through the row-blocked one. Both give every output the same bits as
-// vec_dot (see KernK), so dot_rows (batched decoding) picks whichever is faster for its column count:
-// the transposition pays off from about 8 activation rows.
+// vec_dot (see KernK).
 template <class T, TileFn rows4, int TC>
 void tile16(int64_t n, int nr, int nc, const void* w, uint64_t ws, const void* x, uint64_t xs, float* out,
             int64_t os) {
@@ -358,13 +357,6 @@ void tile16(int64_t n, int nr, int nc, const void* w, uint64_t ws, const void* x
   void dot_tile_##name(int64_t n, int nr, int nc, const void* w, uint64_t ws, const void* x, uint64_t xs, \
                        float* out, int64_t os) {                                                          \
     tile16<T, dot_tile_rows4_##name, TC>(n, nr, nc, w, ws, x, xs, out, os);                               \
-  }                                                                                                       \
-  void dot_rows_##name(int64_t n, int nr, int nc, const void* w, uint64_t ws, const void* x, uint64_t xs, \
-                       float* out, int64_t os) {                                                          \
-    if (nc >= 8)                                                                                          \
-      tile16<T, dot_tile_rows4_##name, TC>(n, nr, nc, w, ws, x, xs, out, os);                             \
-    else                                                                                                  \
-      dot_tile_rows4_##name(n, nr, nc, w, ws, x, xs, out, os);                                            \
   }
 
 HEARTH_KQ16(q2_k, Q2_KT, kKTileCols)
