@@ -13,6 +13,7 @@ import glob
 import http.client
 import json
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -48,14 +49,15 @@ class Server:
         raise RuntimeError("server did not start")
 
     def stream(self, path, body):
-        """POSTs a streaming request; returns (seconds to the first token, seconds to the end, tokens)."""
+        """POSTs a streaming request; returns (seconds to the first token, seconds to the end, tokens,
+        prompt tokens evaluated)."""
         c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=600)
         t0 = time.perf_counter()
         c.request("POST", path, body=json.dumps(body), headers={"Content-Type": "application/json"})
         r = c.getresponse()
         if r.status != 200:
             raise RuntimeError(f"{path}: {r.status} {r.read()[:300]!r}")
-        first, count = None, 0
+        first, count, prompt = None, 0, 0
         for line in r:
             line = line.strip()
             if not line:
@@ -63,13 +65,14 @@ class Server:
             j = json.loads(line)
             if j.get("done"):
                 count = j.get("eval_count", count)
+                prompt = j.get("prompt_eval_count", 0)
                 break
             text = j.get("response", j.get("message", {}).get("content", ""))
             if text and first is None:
                 first = time.perf_counter() - t0
         end = time.perf_counter() - t0
         c.close()
-        return first if first is not None else end, end, count
+        return first if first is not None else end, end, count, prompt
 
     def stop(self):
         self.proc.terminate()
@@ -104,11 +107,12 @@ def aggregate(server, model, streams, tokens):
 
 
 def second_turn(server, model, first_words, tokens):
-    user1 = text_of(first_words, 1)
+    rng = random.Random(first_words)  # no prefix shared with another turn's text
+    user1 = " ".join(rng.choice(WORDS) for _ in range(first_words))
     msgs = [{"role": "user", "content": user1}]
     body = {"model": model, "messages": msgs, "stream": True,
             "options": {"temperature": 0, "num_predict": tokens}}
-    ttft1, _, _ = server.stream("/api/chat", body)
+    ttft1, _, _, n_prompt = server.stream("/api/chat", body)
     # The first answer, non-streamed, to build the second turn exactly as a client would.
     c = http.client.HTTPConnection("127.0.0.1", server.port, timeout=600)
     c.request("POST", "/api/chat", body=json.dumps(dict(body, stream=False)),
@@ -116,8 +120,8 @@ def second_turn(server, model, first_words, tokens):
     r = json.loads(c.getresponse().read())
     c.close()
     msgs2 = msgs + [r["message"], {"role": "user", "content": "and then what happened next"}]
-    ttft2, _, _ = server.stream("/api/chat", dict(body, messages=msgs2))
-    return {"first_turn_words": first_words, "prompt_tokens": r.get("prompt_eval_count"),
+    ttft2, _, _, n_new = server.stream("/api/chat", dict(body, messages=msgs2))
+    return {"first_turn_words": first_words, "prompt_tokens": n_prompt, "second_turn_evaluated": n_new,
             "ttft_first_s": ttft1, "ttft_second_s": ttft2}
 
 
@@ -162,7 +166,7 @@ def main():
               f"({r['vs_one_stream']:.2f}x one stream)")
     for r in out["second_turn"]:
         print(f"  first turn {r['prompt_tokens']} tokens: TTFT first turn {r['ttft_first_s'] * 1000:.0f} ms, "
-              f"second turn {r['ttft_second_s'] * 1000:.0f} ms")
+              f"second turn {r['ttft_second_s'] * 1000:.0f} ms ({r['second_turn_evaluated']} tokens evaluated)")
 
 
 if __name__ == "__main__":

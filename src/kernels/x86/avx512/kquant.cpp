@@ -268,9 +268,25 @@ struct KernK {
   static void run_block(int64_t nb, const uint8_t* w, uint64_t ws, const uint8_t* x, uint64_t xs, float* out,
                         int64_t os) {
     static_assert(NR * NC <= 16);
+    // kMin with NR, NC <= 4: the 16 min sums M[r][c] = m_r . bsums_c in 8 vpdpwssd on lane-gathered pairs.
+    constexpr bool kPairedMins = T::kMin && NR <= 4 && NC <= 4;
+    __m512i ia[8], ib[8];  // lane j = r * NC + c: dword g of row r's mins / column c's bsums
+    if constexpr (kPairedMins) {
+      alignas(64) int32_t a[16], b[16];
+      for (int g = 0; g < 8; ++g) {
+        for (int j = 0; j < 16; ++j) {
+          const int r = j < NR * NC ? j / NC : 0, c = j < NR * NC ? j % NC : 0;
+          a[j] = (r < 2 ? r * 8 : 16 + (r - 2) * 8) + g;
+          b[j] = (c < 2 ? c * 8 : 16 + (c - 2) * 8) + g;
+        }
+        ia[g] = _mm512_load_si512(a);
+        ib[g] = _mm512_load_si512(b);
+      }
+    }
     __m512 acc = _mm512_setzero_ps();
     for (int64_t i = 0; i < nb; ++i) {
       __m512i isum[16], msum[16];
+      __m256i mins[4], bs[4];
       __m512 d = _mm512_setzero_ps(), dmin = _mm512_setzero_ps(), dx = _mm512_setzero_ps();
 #pragma GCC unroll 16
       for (int j = NR * NC; j < 16; ++j) isum[j] = msum[j] = _mm512_setzero_si512();
@@ -278,6 +294,7 @@ struct KernK {
       for (int c = 0; c < NC; ++c) {
         const BlockQ8_K* xb = reinterpret_cast<const BlockQ8_K*>(x + c * xs) + i;
         dx = _mm512_mask_mov_ps(dx, static_cast<__mmask16>(col_mask<NR, NC>() << c), _mm512_set1_ps(xb->d));
+        if constexpr (kPairedMins) bs[c] = load256(xb->bsums);
       }
 #pragma GCC unroll 16
       for (int r = 0; r < NR; ++r) {
@@ -295,13 +312,28 @@ struct KernK {
         for (int c = 0; c < NC; ++c) {
           const BlockQ8_K* xb = reinterpret_cast<const BlockQ8_K*>(x + c * xs) + i;
           isum[r * NC + c] = quant_sum(dq, xb);
-          if constexpr (T::kMin)
+          if constexpr (T::kMin && !kPairedMins)
             msum[r * NC + c] = _mm512_zextsi256_si512(_mm256_madd_epi16(load256(xb->bsums), dq.m16));
         }
+        if constexpr (kPairedMins) mins[r] = dq.m16;
       }
       acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(hsum16_i32(isum)), _mm512_mul_ps(d, dx), acc);
-      if constexpr (T::kMin)
+      if constexpr (kPairedMins) {
+        const __m256i z = _mm256_setzero_si256();
+        auto pack = [&](const __m256i(&v)[4], int n, int k) {
+          return _mm512_inserti64x4(_mm512_castsi256_si512(k < n ? v[k] : z), k + 1 < n ? v[k + 1] : z, 1);
+        };
+        const __m512i m01 = pack(mins, NR, 0), m23 = pack(mins, NR, 2);
+        const __m512i b01 = pack(bs, NC, 0), b23 = pack(bs, NC, 2);
+        __m512i m = _mm512_setzero_si512();
+#pragma GCC unroll 8
+        for (int g = 0; g < 8; ++g)
+          m = _mm512_dpwssd_epi32(m, _mm512_permutex2var_epi32(m01, ia[g], m23),
+                                  _mm512_permutex2var_epi32(b01, ib[g], b23));
+        acc = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(m), _mm512_mul_ps(dmin, dx), acc);
+      } else if constexpr (T::kMin) {
         acc = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(hsum16_i32(msum)), _mm512_mul_ps(dmin, dx), acc);
+      }
     }
     alignas(64) float res[16];
     _mm512_store_ps(res, acc);
