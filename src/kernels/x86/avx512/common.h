@@ -148,6 +148,39 @@ inline __m512i hsum16_i32(const __m512i (&v)[16]) {
                           _mm512_shuffle_i32x4(c[0], c[1], _MM_SHUFFLE(3, 1, 3, 1)));
 }
 
+// The same for the first N (<= 16) vectors only: lanes 0..N-1 of the result hold their sums (the other
+// lanes are unspecified). Smaller trees for N <= 4 and N <= 8.
+template <int N>
+inline __m512i hsum_n_i32(const __m512i (&v)[16]) {
+  static_assert(N >= 1 && N <= 16);
+  if constexpr (N > 8) {
+    return hsum16_i32(v);
+  } else if constexpr (N > 4) {
+    const __m512i z = _mm512_setzero_si512();
+    __m512i a[4], b[2];
+#pragma GCC unroll 4
+    for (int j = 0; j < 4; ++j) {
+      const __m512i x = 2 * j < N ? v[2 * j] : z, y = 2 * j + 1 < N ? v[2 * j + 1] : z;
+      a[j] = _mm512_add_epi32(_mm512_unpacklo_epi32(x, y), _mm512_unpackhi_epi32(x, y));
+    }
+    for (int j = 0; j < 2; ++j)
+      b[j] = _mm512_add_epi32(_mm512_unpacklo_epi64(a[2 * j], a[2 * j + 1]),
+                              _mm512_unpackhi_epi64(a[2 * j], a[2 * j + 1]));
+    const __m512i c = _mm512_add_epi32(_mm512_shuffle_i32x4(b[0], b[1], _MM_SHUFFLE(2, 0, 2, 0)),
+                                       _mm512_shuffle_i32x4(b[0], b[1], _MM_SHUFFLE(3, 1, 3, 1)));
+    return _mm512_add_epi32(_mm512_shuffle_i32x4(c, c, _MM_SHUFFLE(3, 1, 2, 0)),
+                            _mm512_shuffle_i32x4(c, c, _MM_SHUFFLE(2, 0, 3, 1)));
+  } else {
+    const __m512i z = _mm512_setzero_si512();
+    const __m512i v0 = v[0], v1 = N > 1 ? v[1] : z, v2 = N > 2 ? v[2] : z, v3 = N > 3 ? v[3] : z;
+    const __m512i a0 = _mm512_add_epi32(_mm512_unpacklo_epi32(v0, v1), _mm512_unpackhi_epi32(v0, v1));
+    const __m512i a1 = _mm512_add_epi32(_mm512_unpacklo_epi32(v2, v3), _mm512_unpackhi_epi32(v2, v3));
+    const __m512i b = _mm512_add_epi32(_mm512_unpacklo_epi64(a0, a1), _mm512_unpackhi_epi64(a0, a1));
+    const __m512i c = _mm512_add_epi32(b, _mm512_shuffle_i32x4(b, b, _MM_SHUFFLE(2, 3, 0, 1)));
+    return _mm512_add_epi32(c, _mm512_shuffle_i32x4(c, c, _MM_SHUFFLE(1, 0, 3, 2)));
+  }
+}
+
 // Index vectors for vpermw: chunk k (64 elements) of a 256-element super-block takes the scales of its
 // four 16-element groups 4k..4k+3, each repeated over the 8 16-bit lanes maddubs gives for 16 elements.
 inline __m512i group_index(int k) {

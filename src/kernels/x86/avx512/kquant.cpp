@@ -317,7 +317,7 @@ struct KernK {
         }
         if constexpr (kPairedMins) mins[r] = dq.m16;
       }
-      acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(hsum16_i32(isum)), _mm512_mul_ps(d, dx), acc);
+      acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(hsum_n_i32<NR * NC>(isum)), _mm512_mul_ps(d, dx), acc);
       if constexpr (kPairedMins) {
         const __m256i z = _mm256_setzero_si256();
         auto pack = [&](const __m256i(&v)[4], int n, int k) {
@@ -332,7 +332,7 @@ struct KernK {
                                   _mm512_permutex2var_epi32(b01, ib[g], b23));
         acc = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(m), _mm512_mul_ps(dmin, dx), acc);
       } else if constexpr (T::kMin) {
-        acc = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(hsum16_i32(msum)), _mm512_mul_ps(dmin, dx), acc);
+        acc = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(hsum_n_i32<NR * NC>(msum)), _mm512_mul_ps(dmin, dx), acc);
       }
     }
     alignas(64) float res[16];
