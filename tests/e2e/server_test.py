@@ -141,6 +141,13 @@ def main():
         check(st == 200 and j["done"] and j["message"]["role"] == "assistant", f"chat {j}")
         st, j, _ = s.json("GET", "/api/ps")
         check(any("stories" in m["name"] for m in j["models"]), "ps lists the loaded model")
+        # `hearth ps` asks the running server, like `ollama ps`.
+        out = subprocess.run([HEARTH, "ps", "--host", f"127.0.0.1:{s.port}"], capture_output=True, text=True,
+                             timeout=30)
+        check(out.returncode == 0 and "NAME" in out.stdout and "stories" in out.stdout, f"hearth ps: {out}")
+        dead = subprocess.run([HEARTH, "ps", "--host", f"127.0.0.1:{free_port()}"], capture_output=True,
+                              text=True, timeout=30)
+        check(dead.returncode != 0 and "no hearth server answers" in dead.stderr, f"hearth ps, no server: {dead}")
 
         # Malformed requests: 4xx with a JSON error, never 500.
         bad = [
