@@ -5,69 +5,18 @@ parameter sizes. A real `hearth serve` on a free loopback port, Python's standar
 
 The fixture models have random weights (qwen) or are tiny (stories): their output is nonsense, so JSON
 mode producing parseable JSON at temperature 0.8 really tests the constraint, not the model."""
-import http.client
 import json
 import math
 import os
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 
-HEARTH = os.environ["HEARTH"]
+from e2e_server import HEARTH, Server, check
+
 FIX = os.environ["HEARTH_FIXTURES"]
 STORIES = os.path.join(FIX, "models", "stories260K-f32.gguf")
 QWEN = os.path.join(FIX, "models", "qwen2-s-Q8_0.gguf")
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
-class Server:
-    def __init__(self, home, *args):
-        self.port = free_port()
-        env = dict(os.environ, HEARTH_HOME=home)
-        self.proc = subprocess.Popen([HEARTH, "serve", "--port", str(self.port), *args], env=env,
-                                     stdout=subprocess.DEVNULL, stderr=open(os.path.join(home, "serve.log"), "w"))
-        for _ in range(200):
-            try:
-                if self.request("GET", "/health")[0] == 200:
-                    return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("server did not start")
-
-    def request(self, method, path, body=None):
-        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
-        data = body if isinstance(body, (bytes, str)) or body is None else json.dumps(body)
-        c.request(method, path, body=data, headers={"Content-Type": "application/json"})
-        r = c.getresponse()
-        raw = r.read()
-        c.close()
-        return r.status, raw
-
-    def json(self, method, path, body=None):
-        st, raw = self.request(method, path, body)
-        return st, (json.loads(raw) if raw.strip() else None)
-
-    def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            raise
-
-
-def check(cond, msg):
-    if not cond:
-        raise AssertionError(msg)
 
 
 def sse_chunks(raw):
@@ -101,18 +50,18 @@ def check_entry(e, n_top, where):
 
 def test_models_by_id(s):
     for name in ["stories", "stories:latest", "qwen", QWEN]:
-        st, j = s.json("GET", "/v1/models/" + name)
+        st, j, _ = s.json("GET", "/v1/models/" + name)
         check(st == 200, f"/v1/models/{name}: {st} {j}")
         check(j["id"] == name and j["object"] == "model" and isinstance(j["created"], int) and j["owned_by"],
               f"/v1/models/{name} body {j}")
-    st, j = s.json("GET", "/v1/models/no-such-model")
+    st, j, _ = s.json("GET", "/v1/models/no-such-model")
     check(st == 404 and j["error"]["type"] == "invalid_request_error" and j["error"]["code"] == "model_not_found",
           f"unknown model: 404 in OpenAI shape: {st} {j}")
-    st, j = s.json("GET", "/v1/models/bad::name")
+    st, j, _ = s.json("GET", "/v1/models/bad::name")
     check(st == 404 and "error" in j, f"invalid name: 404: {st} {j}")
     # A path is a model only if it is a GGUF file; nothing about other files is told.
     for path in ["/etc/passwd", "..%2F..%2Fetc%2Fpasswd", "%2Fetc%2Fhostname", "%2Fnonexistent.gguf"]:
-        st, j = s.json("GET", "/v1/models/" + path)
+        st, j, _ = s.json("GET", "/v1/models/" + path)
         check(st == 404 and j["error"]["code"] == "model_not_found", f"{path}: 404, got {st} {j}")
 
 
@@ -120,7 +69,7 @@ def test_chat_logprobs(s):
     for model in ["stories", "qwen"]:
         body = {"model": model, "messages": [{"role": "user", "content": "Once upon a time"}], "max_tokens": 12,
                 "temperature": 0, "logprobs": True, "top_logprobs": 5}
-        st, j = s.json("POST", "/v1/chat/completions", body)
+        st, j, _ = s.json("POST", "/v1/chat/completions", body)
         check(st == 200, f"chat logprobs {st} {j}")
         ch = j["choices"][0]
         content = ch["logprobs"]["content"]
@@ -134,24 +83,24 @@ def test_chat_logprobs(s):
             check("".join(e["token"] for e in content) == ch["message"]["content"], "tokens spell the content")
         # Same request, same tokens and numbers (up to rounding: the second reuses the cached prompt, so
         # the batches differ).
-        st, j2 = s.json("POST", "/v1/chat/completions", body)
+        st, j2, _ = s.json("POST", "/v1/chat/completions", body)
         again = j2["choices"][0]["logprobs"]["content"]
         check([e["token"] for e in again] == [e["token"] for e in content], f"{model}: same tokens")
         check(all(abs(a["logprob"] - b["logprob"]) < 1e-3 for a, b in zip(again, content)),
               f"{model}: logprobs are reproducible")
         # Without logprobs: null.
-        st, j3 = s.json("POST", "/v1/chat/completions", dict(body, logprobs=False, top_logprobs=None))
+        st, j3, _ = s.json("POST", "/v1/chat/completions", dict(body, logprobs=False, top_logprobs=None))
         check(st == 200 and j3["choices"][0]["logprobs"] is None, "logprobs off: null")
 
     # Sampling: the chosen token need not be the top one, but its logprob is reported.
     body = {"model": "stories", "messages": [{"role": "user", "content": "Tell me"}], "max_tokens": 30,
             "temperature": 1.5, "seed": 5, "logprobs": True, "top_logprobs": 2}
-    st, j = s.json("POST", "/v1/chat/completions", body)
+    st, j, _ = s.json("POST", "/v1/chat/completions", body)
     for i, e in enumerate(j["choices"][0]["logprobs"]["content"]):
         check_entry(e, 2, f"sampled token {i}")
 
     # top_logprobs 0: entries with empty alternatives.
-    st, j = s.json("POST", "/v1/chat/completions", dict(body, top_logprobs=0, max_tokens=3))
+    st, j, _ = s.json("POST", "/v1/chat/completions", dict(body, top_logprobs=0, max_tokens=3))
     for e in j["choices"][0]["logprobs"]["content"]:
         check_entry(e, 0, "top_logprobs 0")
 
@@ -159,7 +108,7 @@ def test_chat_logprobs(s):
     body = {"model": "stories", "messages": [{"role": "user", "content": "Once upon a time"}], "max_tokens": 16,
             "temperature": 0, "logprobs": True, "top_logprobs": 3, "stream": True,
             "stream_options": {"include_usage": True}}
-    st, raw = s.request("POST", "/v1/chat/completions", body)
+    st, raw, _ = s.request("POST", "/v1/chat/completions", body)
     chunks = sse_chunks(raw)
     entries, text = [], ""
     for c in chunks:
@@ -180,7 +129,7 @@ def test_chat_logprobs(s):
 def test_completion_logprobs(s):
     prompt = "Once upon a time"
     body = {"model": "stories", "prompt": prompt, "max_tokens": 10, "temperature": 0, "logprobs": 3}
-    st, j = s.json("POST", "/v1/completions", body)
+    st, j, _ = s.json("POST", "/v1/completions", body)
     check(st == 200, f"completions logprobs {st} {j}")
     lp = j["choices"][0]["logprobs"]
     n = j["usage"]["completion_tokens"]
@@ -196,7 +145,7 @@ def test_completion_logprobs(s):
         check(abs(max(top.values()) - val) < 1e-5, "greedy: the sampled token is the most likely")
         check(sum(math.exp(v) for v in top.values()) <= 1.0 + 1e-4, "probabilities sum <= 1")
     # Streaming: offsets continue across chunks.
-    st, raw = s.request("POST", "/v1/completions", dict(body, stream=True))
+    st, raw, _ = s.request("POST", "/v1/completions", dict(body, stream=True))
     offs, toks = [], []
     for c in sse_chunks(raw):
         for choice in c["choices"]:
@@ -210,17 +159,17 @@ def test_logprob_errors(s):
     base = {"model": "stories", "messages": [{"role": "user", "content": "x"}], "max_tokens": 2}
     for extra in [{"logprobs": True, "top_logprobs": 21}, {"logprobs": True, "top_logprobs": -1},
                   {"logprobs": "yes"}, {"top_logprobs": 3}]:
-        st, j = s.json("POST", "/v1/chat/completions", dict(base, **extra))
+        st, j, _ = s.json("POST", "/v1/chat/completions", dict(base, **extra))
         check(st == 400 and j["error"]["type"] == "invalid_request_error", f"chat {extra}: 400, got {st} {j}")
     for lp in [6, -1, True, "3", 1.5]:
-        st, j = s.json("POST", "/v1/completions", {"model": "stories", "prompt": "x", "logprobs": lp})
+        st, j, _ = s.json("POST", "/v1/completions", {"model": "stories", "prompt": "x", "logprobs": lp})
         check(st == 400 and j["error"]["type"] == "invalid_request_error", f"completions logprobs={lp}: 400, got {st}")
-    st, j = s.json("POST", "/api/generate", {"model": "stories", "prompt": "x", "top_logprobs": 21})
+    st, j, _ = s.json("POST", "/api/generate", {"model": "stories", "prompt": "x", "top_logprobs": 21})
     check(st == 400 and "error" in j, f"ollama top_logprobs 21: 400, got {st}")
 
 
 def test_ollama_logprobs(s):
-    st, j = s.json("POST", "/api/generate", {"model": "stories", "prompt": "Once upon a time", "raw": True,
+    st, j, _ = s.json("POST", "/api/generate", {"model": "stories", "prompt": "Once upon a time", "raw": True,
                                              "stream": False, "logprobs": True, "top_logprobs": 4,
                                              "options": {"temperature": 0, "num_predict": 8}})
     check(st == 200 and len(j["logprobs"]) == j["eval_count"], f"ollama generate logprobs: {st} {j}")
@@ -228,14 +177,14 @@ def test_ollama_logprobs(s):
     for i, e in enumerate(j["logprobs"]):
         check_entry(e, 4, f"ollama generate token {i}")
         check(e["token"] == e["top_logprobs"][0]["token"], "ollama greedy token is top-1")
-    st, raw = s.request("POST", "/api/chat", {"model": "stories", "messages": [{"role": "user", "content": "hi"}],
+    st, raw, _ = s.request("POST", "/api/chat", {"model": "stories", "messages": [{"role": "user", "content": "hi"}],
                                               "logprobs": True, "options": {"temperature": 0, "num_predict": 6}})
     lines = [json.loads(l) for l in raw.decode().splitlines() if l.strip()]
     entries = [e for l in lines if not l["done"] for e in l["logprobs"]]
     check(len(entries) == lines[-1]["eval_count"], f"ollama chat stream: one entry per token: {lines}")
     for e in entries:
         check_entry(e, 0, "ollama chat")
-    st, j = s.json("POST", "/api/generate", {"model": "stories", "prompt": "x", "stream": False,
+    st, j, _ = s.json("POST", "/api/generate", {"model": "stories", "prompt": "x", "stream": False,
                                              "options": {"num_predict": 2}})
     check("logprobs" not in j, "no logprobs unless asked")
 
@@ -252,11 +201,11 @@ def openai_json(s, model, seed, chat=True, stream=False, rf=None, max_tokens=120
         body["max_tokens"] = max_tokens
     path = "/v1/chat/completions" if chat else "/v1/completions"
     if not stream:
-        st, j = s.json("POST", path, body)
+        st, j, _ = s.json("POST", path, body)
         check(st == 200, f"json mode {st} {j}")
         c = j["choices"][0]
         return (c["message"]["content"] if chat else c["text"]), c["finish_reason"]
-    st, raw = s.request("POST", path, body)
+    st, raw, _ = s.request("POST", path, body)
     text, finish = "", None
     for c in sse_chunks(raw):
         for ch in c["choices"]:
@@ -300,12 +249,12 @@ def test_json_mode(s):
     parse_object(text, "json_schema object")
     text, _ = openai_json(s, "qwen", 4, rf={"type": "json_schema", "json_schema": {"name": "l", "schema": {"type": "array"}}})
     check(isinstance(json.loads(text), list), f"json_schema array: {text!r}")
-    st, j = s.json("POST", "/v1/chat/completions", {"model": "qwen", "messages": [{"role": "user", "content": "x"}],
+    st, j, _ = s.json("POST", "/v1/chat/completions", {"model": "qwen", "messages": [{"role": "user", "content": "x"}],
                                                     "max_tokens": 5, "response_format": {"type": "text"}})
     check(st == 200, "response_format text")
     for rf in [{"type": "xml"}, "json", {"type": "json_schema"}, {"type": "json_schema", "json_schema": {"schema": 3}},
                {"type": "json_schema", "json_schema": {"schema": {"type": "tuple"}}}, {}]:
-        st, j = s.json("POST", "/v1/chat/completions", {"model": "qwen", "messages": [{"role": "user", "content": "x"}],
+        st, j, _ = s.json("POST", "/v1/chat/completions", {"model": "qwen", "messages": [{"role": "user", "content": "x"}],
                                                         "response_format": rf})
         check(st == 400 and j["error"]["type"] == "invalid_request_error", f"response_format {rf}: 400, got {st} {j}")
 
@@ -318,29 +267,29 @@ def test_json_mode(s):
                 body["prompt"] = f"json {seed}"
             else:
                 body["messages"] = [{"role": "user", "content": f"json {seed}"}]
-            st, j = s.json("POST", path, body)
+            st, j, _ = s.json("POST", path, body)
             check(st == 200, f"ollama format json {st} {j}")
             parse_object(j[key] if key == "response" else j[key]["content"], f"ollama {path} seed {seed}")
-        st, raw = s.request("POST", "/api/generate", {
+        st, raw, _ = s.request("POST", "/api/generate", {
             "model": "stories", "prompt": "A story as JSON", "format": {"type": "object", "properties": {"a": {"type": "integer"}}},
             "options": {"temperature": 0.8, "seed": seed, "num_predict": 100}})
         lines = [json.loads(l) for l in raw.decode().splitlines() if l.strip()]
         parse_object("".join(l["response"] for l in lines), f"ollama streamed schema seed {seed}")
     for fmt in ["yaml", 5, ["json"], {"type": "foo"}]:
-        st, j = s.json("POST", "/api/generate", {"model": "qwen", "prompt": "x", "format": fmt})
+        st, j, _ = s.json("POST", "/api/generate", {"model": "qwen", "prompt": "x", "format": fmt})
         check(st == 400 and "error" in j, f"format {fmt!r}: 400, got {st} {j}")
-    st, j = s.json("POST", "/api/generate", {"model": "qwen", "prompt": "x", "format": "", "stream": False,
+    st, j, _ = s.json("POST", "/api/generate", {"model": "qwen", "prompt": "x", "format": "", "stream": False,
                                              "options": {"num_predict": 3}})
     check(st == 200, "format '' is no constraint")
     print(f"json mode: {sum(stats.values())} OpenAI outputs parsed, finish_reason {stats}")
 
 
 def test_parameter_sizes(s):
-    st, j = s.json("POST", "/api/show", {"model": "stories"})
+    st, j, _ = s.json("POST", "/api/show", {"model": "stories"})
     check(st == 200 and j["details"]["parameter_size"] == "293K", f"stories: 293K, got {j['details']}")
-    st, j = s.json("POST", "/api/show", {"model": "qwen"})
+    st, j, _ = s.json("POST", "/api/show", {"model": "qwen"})
     check(j["details"]["parameter_size"] == "2.89M", f"qwen: 2.89M, got {j['details']}")
-    st, j = s.json("GET", "/api/tags")
+    st, j, _ = s.json("GET", "/api/tags")
     sizes = {m["name"]: m["details"]["parameter_size"] for m in j["models"]}
     check(sizes.get("stories:latest") == "293K" and sizes.get("qwen:latest") == "2.89M", f"tags: {sizes}")
 

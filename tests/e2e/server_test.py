@@ -3,7 +3,6 @@
 Covers the OpenAI and Ollama APIs (streaming and not), model management, malformed requests (4xx JSON
 errors, never 500), concurrency (continuous batching), a full queue (503 + Retry-After), cancellation on
 disconnect, prefix reuse, the Host check and the API key."""
-import http.client
 import json
 import os
 import socket
@@ -13,70 +12,11 @@ import tempfile
 import threading
 import time
 
-HEARTH = os.environ["HEARTH"]
+from e2e_server import HEARTH, Server, check, free_port, sse_events
+
 FIX = os.environ["HEARTH_FIXTURES"]
 STORIES = os.path.join(FIX, "models", "stories260K-f32.gguf")
 QWEN = os.path.join(FIX, "models", "qwen2-s-Q8_0.gguf")
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
-class Server:
-    def __init__(self, home, *args):
-        self.port = free_port()
-        env = dict(os.environ, HEARTH_HOME=home)
-        self.proc = subprocess.Popen([HEARTH, "serve", "--port", str(self.port), *args], env=env,
-                                     stdout=subprocess.DEVNULL, stderr=open(os.path.join(home, "serve.log"), "w"))
-        for _ in range(200):
-            try:
-                if self.request("GET", "/health")[0] == 200:
-                    return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("server did not start")
-
-    def conn(self):
-        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
-
-    def request(self, method, path, body=None, headers=None):
-        c = self.conn()
-        data = body if isinstance(body, (bytes, str)) or body is None else json.dumps(body)
-        c.request(method, path, body=data, headers=headers or {"Content-Type": "application/json"})
-        r = c.getresponse()
-        raw = r.read()
-        c.close()
-        return r.status, raw, r
-
-    def json(self, method, path, body=None, headers=None):
-        st, raw, r = self.request(method, path, body, headers)
-        return st, (json.loads(raw) if raw.strip() else None), r
-
-    def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            raise
-
-
-def check(cond, msg):
-    if not cond:
-        raise AssertionError(msg)
-
-
-def sse_events(raw):
-    out = []
-    for line in raw.decode().split("\n"):
-        if line.startswith("data: "):
-            out.append(line[6:])
-    return out
 
 
 def main():
