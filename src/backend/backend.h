@@ -34,11 +34,20 @@ struct RopeParams {
   const float* freq_factors = nullptr;  // n_rot/2 divisors of each frequency (Llama 3 scaling), or null
 };
 
-// The KV cache of one layer: `n_cells` rows of `kv_dim` F16 values for K and V.
+// The KV cache of one layer: F16 K and V values of `kv_dim` (= heads x head_dim) per cell. Cells come in
+// blocks of `block` (one sequence's cells), and within a block each head's rows are contiguous
+// ([head][cell][head_dim]), so attention over one head streams its keys and values sequentially.
 struct KvLayer {
   uint16_t* k = nullptr;
   uint16_t* v = nullptr;
   int64_t kv_dim = 0;
+  int64_t head_dim = 0;
+  int64_t block = 0;
+  // Element offset of head `head` of cell `cell` in k and v; the next cell of the block follows at
+  // + head_dim.
+  int64_t offset(int64_t cell, int64_t head) const {
+    return cell / block * block * kv_dim + head * block * head_dim + cell % block * head_dim;
+  }
 };
 
 // Attention of a batch of query rows against cache cells. Token t attends to cells

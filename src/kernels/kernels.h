@@ -40,9 +40,13 @@ struct KernelTable {
   float (*dot_f32)(int64_t n, const float* a, const float* b) = nullptr;
   // y[i] += a * x[i]
   void (*axpy_f32)(int64_t n, float a, const float* x, float* y) = nullptr;
-  // Attention over an F16 KV cache: dot(k, q) and y[i] += a * v[i] (filled in by select.cpp).
-  float (*dot_f16_f32)(int64_t n, const uint16_t* k, const float* q) = nullptr;
-  void (*axpy_f16_f32)(int64_t n, float a, const uint16_t* v, float* y) = nullptr;
+  // Attention over an F16 KV cache for nq query heads sharing one KV head, over n cache cells of hd
+  // elements (filled in by select.cpp). Scores: s[j * s_stride + c] = dot(k + c * k_stride, q_j) with
+  // q_j = q + j * q_stride. Mix: o_j[i] += w[j * w_stride + c] * v[c * v_stride + i], c in order.
+  void (*attn_scores_f16)(int64_t hd, int64_t n, const uint16_t* k, int64_t k_stride, const float* q, int nq,
+                          int64_t q_stride, float* s, int64_t s_stride) = nullptr;
+  void (*attn_mix_f16)(int64_t hd, int64_t n, const uint16_t* v, int64_t v_stride, const float* w, int nq,
+                       int64_t w_stride, float* o, int64_t o_stride) = nullptr;
 };
 
 // The table chosen for this CPU (honours HEARTH_ISA). Thread-safe, computed once.

@@ -34,12 +34,12 @@ Tables build() {
   for (auto& k : t.all) {
     const bool x86_fast = k->name == "avx2" || k->name == "avx512";
     (void)x86_fast;
-    k->dot_f16_f32 = dot_f16_f32_scalar;
-    k->axpy_f16_f32 = axpy_f16_f32_scalar;
+    k->attn_scores_f16 = attn_scores_f16_scalar;
+    k->attn_mix_f16 = attn_mix_f16_scalar;
 #if defined(HEARTH_X86) && defined(HEARTH_HAVE_AVX2)
     if (x86_fast) {
-      k->dot_f16_f32 = dot_f16_f32_avx2;
-      k->axpy_f16_f32 = axpy_f16_f32_avx2;
+      k->attn_scores_f16 = attn_scores_f16_avx2;
+      k->attn_mix_f16 = attn_mix_f16_avx2;
     }
 #endif
   }

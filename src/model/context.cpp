@@ -50,7 +50,8 @@ uint64_t Context::activation_bytes(const HParams& hp, int64_t n_batch) {
 backend::KvLayer Context::kv_layer(int layer) {
   const auto& hp = model.hparams();
   const uint64_t per_layer = static_cast<uint64_t>(params_.n_ctx) * params_.n_seq * hp.kv_dim();
-  return backend::KvLayer{kv_k_.data() + layer * per_layer, kv_v_.data() + layer * per_layer, hp.kv_dim()};
+  return backend::KvLayer{kv_k_.data() + layer * per_layer, kv_v_.data() + layer * per_layer, hp.kv_dim(),
+                          hp.head_dim, params_.n_ctx};
 }
 
 uint64_t Context::kv_bytes() const { return (kv_k_.size() + kv_v_.size()) * sizeof(uint16_t); }

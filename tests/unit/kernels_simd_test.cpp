@@ -317,4 +317,50 @@ TEST(KernelsSimd, FloatHelpersMatchScalar) {
   }
 }
 
+// Grouped-query attention helpers: a group of query heads gives each head the bits it gets alone (so
+// grouping never changes results), and every table agrees with the scalar one.
+TEST(KernelsSimd, AttentionGroupHelpersMatchPerHeadAndScalar) {
+  std::mt19937 rng(11);
+  std::vector<const hk::KernelTable*> tables = fast_tables();
+  tables.push_back(&scalar());
+  for (const auto* t : tables) {
+    ASSERT_NE(t->attn_scores_f16, nullptr);
+    ASSERT_NE(t->attn_mix_f16, nullptr);
+    for (int64_t hd : {64, 72, 80, 100, 128}) {
+      for (int nq : {1, 2, 3, 4, 5, 8}) {
+        for (int64_t n : {1, 7, 33}) {
+          SCOPED_TRACE(t->name + " hd=" + std::to_string(hd) + " nq=" + std::to_string(nq) + " n=" +
+                       std::to_string(n));
+          const int64_t kv_stride = hd * 3 + 8;  // cells of a wider cache row
+          std::vector<uint16_t> k(n * kv_stride), v(n * kv_stride);
+          for (auto* cache : {&k, &v}) {
+            const auto g = gaussian(static_cast<int64_t>(cache->size()), rng);
+            for (size_t i = 0; i < g.size(); ++i) (*cache)[i] = hearth::f32_to_fp16(g[i]);
+          }
+          const auto q = gaussian(nq * hd, rng), w = gaussian(nq * n, rng);
+          std::vector<float> s(nq * n), s1(nq * n), s0(nq * n);
+          t->attn_scores_f16(hd, n, k.data(), kv_stride, q.data(), nq, hd, s.data(), n);
+          scalar().attn_scores_f16(hd, n, k.data(), kv_stride, q.data(), nq, hd, s0.data(), n);
+          for (int j = 0; j < nq; ++j)
+            t->attn_scores_f16(hd, n, k.data(), kv_stride, q.data() + j * hd, 1, hd, s1.data() + j * n, n);
+          for (int64_t i = 0; i < nq * n; ++i) {
+            ASSERT_EQ(s[i], s1[i]) << "score " << i;
+            EXPECT_NEAR(s[i], s0[i], 1e-4f * (std::fabs(s0[i]) + std::sqrt(static_cast<float>(hd)))) << i;
+          }
+          const auto o_init = gaussian(nq * hd, rng);
+          auto o = o_init, o1 = o_init, o0 = o_init;
+          t->attn_mix_f16(hd, n, v.data(), kv_stride, w.data(), nq, n, o.data(), hd);
+          scalar().attn_mix_f16(hd, n, v.data(), kv_stride, w.data(), nq, n, o0.data(), hd);
+          for (int j = 0; j < nq; ++j)
+            t->attn_mix_f16(hd, n, v.data(), kv_stride, w.data() + j * n, 1, n, o1.data() + j * hd, hd);
+          for (int64_t i = 0; i < nq * hd; ++i) {
+            ASSERT_EQ(o[i], o1[i]) << "mix " << i;
+            EXPECT_NEAR(o[i], o0[i], 1e-4f * (std::fabs(o0[i]) + std::sqrt(static_cast<float>(n)))) << i;
+          }
+        }
+      }
+    }
+  }
+}
+
 }  // namespace

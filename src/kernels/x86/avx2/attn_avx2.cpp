@@ -38,3 +38,112 @@ void axpy_f16_f32_avx2(int64_t n, float a, const uint16_t* v, float* y) {
 }
 
 }  // namespace hearth::kernels
+
+// Group helpers: up to 4 query heads share each converted key / value chunk. Per head and cell the
+// operations are those of dot_f16_f32_avx2 / axpy_f16_f32_avx2 above, in the same order.
+namespace hearth::kernels {
+
+namespace {
+
+inline __m256 cvt8(const uint16_t* p) { return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))); }
+
+// Cache rows of one head are a whole KV row apart (often 1 KiB or more: a stride the hardware prefetcher
+// loses at page boundaries), so each loop over cells fetches its rows this many cells ahead.
+constexpr int64_t kAheadCells = 8;
+inline void prefetch_row(const uint16_t* p, int64_t hd) {
+  const char* b = reinterpret_cast<const char*>(p);
+  for (int64_t off = 0; off < hd * 2; off += 64) _mm_prefetch(b + off, _MM_HINT_T0);
+}
+
+inline float reduce8(__m256 acc) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+template <int NQ>
+void scores_nq(int64_t hd, int64_t n, const uint16_t* k, int64_t ks, const float* q, int64_t qs, float* s,
+               int64_t ss) {
+  for (int64_t c = 0; c < n; ++c) {
+    const uint16_t* kc = k + c * ks;
+    if (c + kAheadCells < n) prefetch_row(kc + kAheadCells * ks, hd);
+    __m256 a0[NQ], a1[NQ];
+    for (int j = 0; j < NQ; ++j) a0[j] = a1[j] = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 16 <= hd; i += 16) {
+      const __m256 k0 = cvt8(kc + i), k1 = cvt8(kc + i + 8);
+      for (int j = 0; j < NQ; ++j) {
+        a0[j] = _mm256_fmadd_ps(k0, _mm256_loadu_ps(q + j * qs + i), a0[j]);
+        a1[j] = _mm256_fmadd_ps(k1, _mm256_loadu_ps(q + j * qs + i + 8), a1[j]);
+      }
+    }
+    for (; i + 8 <= hd; i += 8) {
+      const __m256 k0 = cvt8(kc + i);
+      for (int j = 0; j < NQ; ++j) a0[j] = _mm256_fmadd_ps(k0, _mm256_loadu_ps(q + j * qs + i), a0[j]);
+    }
+    for (int j = 0; j < NQ; ++j) {
+      float r = reduce8(_mm256_add_ps(a0[j], a1[j]));
+      if (i < hd) r += dot_f16_f32_scalar(hd - i, kc + i, q + j * qs + i);
+      s[j * ss + c] = r;
+    }
+  }
+}
+
+template <int NQ>
+void mix_nq(int64_t hd, int64_t n, const uint16_t* v, int64_t vs, const float* w, int64_t ws, float* o, int64_t os) {
+  int64_t i = 0;
+  for (; i + 16 <= hd; i += 16) {
+    __m256 a0[NQ], a1[NQ];
+    for (int j = 0; j < NQ; ++j) {
+      a0[j] = _mm256_loadu_ps(o + j * os + i);
+      a1[j] = _mm256_loadu_ps(o + j * os + i + 8);
+    }
+    for (int64_t c = 0; c < n; ++c) {
+      if (i == 0 && c + kAheadCells < n) prefetch_row(v + (c + kAheadCells) * vs, hd);
+      const __m256 x0 = cvt8(v + c * vs + i), x1 = cvt8(v + c * vs + i + 8);
+      for (int j = 0; j < NQ; ++j) {
+        const __m256 a = _mm256_set1_ps(w[j * ws + c]);
+        a0[j] = _mm256_fmadd_ps(a, x0, a0[j]);
+        a1[j] = _mm256_fmadd_ps(a, x1, a1[j]);
+      }
+    }
+    for (int j = 0; j < NQ; ++j) {
+      _mm256_storeu_ps(o + j * os + i, a0[j]);
+      _mm256_storeu_ps(o + j * os + i + 8, a1[j]);
+    }
+  }
+  for (; i + 8 <= hd; i += 8) {
+    __m256 a0[NQ];
+    for (int j = 0; j < NQ; ++j) a0[j] = _mm256_loadu_ps(o + j * os + i);
+    for (int64_t c = 0; c < n; ++c) {
+      const __m256 x0 = cvt8(v + c * vs + i);
+      for (int j = 0; j < NQ; ++j) a0[j] = _mm256_fmadd_ps(_mm256_set1_ps(w[j * ws + c]), x0, a0[j]);
+    }
+    for (int j = 0; j < NQ; ++j) _mm256_storeu_ps(o + j * os + i, a0[j]);
+  }
+  if (i < hd) {
+    for (int j = 0; j < NQ; ++j)
+      for (int64_t c = 0; c < n; ++c) axpy_f16_f32_scalar(hd - i, w[j * ws + c], v + c * vs + i, o + j * os + i);
+  }
+}
+
+}  // namespace
+
+void attn_scores_f16_avx2(int64_t hd, int64_t n, const uint16_t* k, int64_t k_stride, const float* q, int nq,
+                          int64_t q_stride, float* s, int64_t s_stride) {
+  for (; nq >= 4; nq -= 4, q += 4 * q_stride, s += 4 * s_stride) scores_nq<4>(hd, n, k, k_stride, q, q_stride, s, s_stride);
+  if (nq == 3) scores_nq<3>(hd, n, k, k_stride, q, q_stride, s, s_stride);
+  if (nq == 2) scores_nq<2>(hd, n, k, k_stride, q, q_stride, s, s_stride);
+  if (nq == 1) scores_nq<1>(hd, n, k, k_stride, q, q_stride, s, s_stride);
+}
+
+void attn_mix_f16_avx2(int64_t hd, int64_t n, const uint16_t* v, int64_t v_stride, const float* w, int nq,
+                       int64_t w_stride, float* o, int64_t o_stride) {
+  for (; nq >= 4; nq -= 4, w += 4 * w_stride, o += 4 * o_stride) mix_nq<4>(hd, n, v, v_stride, w, w_stride, o, o_stride);
+  if (nq == 3) mix_nq<3>(hd, n, v, v_stride, w, w_stride, o, o_stride);
+  if (nq == 2) mix_nq<2>(hd, n, v, v_stride, w, w_stride, o, o_stride);
+  if (nq == 1) mix_nq<1>(hd, n, v, v_stride, w, w_stride, o, o_stride);
+}
+
+}  // namespace hearth::kernels
