@@ -1,5 +1,6 @@
 // `hearth bench MODEL`: prompt-processing and token-generation speed, and how close generation comes
 // to the machine's memory-bandwidth limit (every weight byte is read once per generated token).
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -30,7 +31,11 @@ struct Opts {
   int threads = 0;
   int reps = 3;
   bool json = false;
+  std::vector<int> parallel;  // batched generation: sequences decoding together
 };
+
+// Context (prompt) each sequence holds before the batched generation is timed.
+constexpr int kParallelPrompt = 32;
 
 std::string cache_dir() {
   if (const char* h = std::getenv("HEARTH_HOME"); h && *h) return std::string(h) + "/cache";
@@ -51,8 +56,10 @@ int run(const Opts& o) {
   const auto& hp = m->hparams();
   auto be = backend::make_cpu_backend(o.threads);
   model::ContextParams cp;
-  cp.n_ctx = o.n_prompt + o.n_gen + 1;
-  cp.n_batch = std::max(1, o.n_prompt);
+  const int max_par = o.parallel.empty() ? 1 : *std::max_element(o.parallel.begin(), o.parallel.end());
+  cp.n_ctx = std::max(o.n_prompt, o.parallel.empty() ? 0 : kParallelPrompt) + o.n_gen + 1;
+  cp.n_seq = max_par;
+  cp.n_batch = std::max({1, o.n_prompt, max_par * kParallelPrompt});
   model::Context ctx(*m, *be, cp);
   std::mt19937 rng(42);
   std::uniform_int_distribution<int32_t> tok(0, static_cast<int32_t>(hp.n_vocab - 1));
@@ -96,6 +103,31 @@ int run(const Opts& o) {
       tg_best = std::max(tg_best, o.n_gen / s);
     }
   }
+  // Batched generation: N sequences, each after its own prompt, one token each per forward pass (what the
+  // server's continuous batching runs); aggregate tok/s and the gain over one sequence.
+  std::vector<std::pair<int, double>> par;
+  for (int n : o.parallel) {
+    double best = 0;
+    for (int rep = 0; rep < o.reps && o.n_gen > 0; ++rep) {
+      model::Batch pb;
+      for (int s = 0; s < n; ++s) {
+        ctx.seq_truncate(s, 0);
+        for (int i = 0; i < kParallelPrompt; ++i) pb.add(tok(rng), i, s, i + 1 == kParallelPrompt);
+      }
+      ctx.forward(pb);
+      const auto t0 = clock::now();
+      for (int i = 0; i < o.n_gen; ++i) {
+        model::Batch b;
+        for (int s = 0; s < n; ++s) b.add(tok(rng), kParallelPrompt + i, s, true);
+        b.n_generated = n;
+        ctx.forward(b);
+      }
+      const double sec = std::chrono::duration<double>(clock::now() - t0).count();
+      best = std::max(best, static_cast<double>(n) * o.n_gen / sec);
+    }
+    par.emplace_back(n, best);
+  }
+  const double par_base = par.empty() ? 0 : par.front().first == 1 ? par.front().second : 0;
   const double bw = runtime::measure_read_bandwidth(be->n_threads());
   // What the planner (`hearth fit`) predicts for this run, from this machine's measured bandwidth and
   // matmul throughput: the bench is its calibration.
@@ -131,6 +163,11 @@ int run(const Opts& o) {
     j["tg_roofline"] = roofline;
     j["predicted_pp_tok_s"] = plan.pp_tok_s;
     j["predicted_tg_tok_s"] = plan.tg_tok_s;
+    for (const auto& [n, t] : par) {
+      nlohmann::json e{{"sequences", n}, {"tok_s", t}};
+      if (par_base > 0) e["vs_one_sequence"] = t / par_base;
+      j["parallel"].push_back(e);
+    }
     fmt::print("{}\n", j.dump(2));
   } else {
     fmt::print("model      {} ({}, {} params, {})\n", path, hp.arch, m->n_params(), human_bytes(m->weight_bytes()));
@@ -140,6 +177,11 @@ int run(const Opts& o) {
     if (o.n_gen > 0)
       fmt::print("tg{:<8} {:.2f} tok/s  ({:.0f}% of the bandwidth limit of {:.2f} tok/s: {:.1f} GB/s, {} per token)\n",
                  o.n_gen, tg_best, 100 * roofline, tg_limit, bw / 1e9, human_bytes(bytes_per_token));
+    for (const auto& [n, t] : par) {
+      fmt::print("parallel{:<3} {:.2f} tok/s aggregate", n, t);
+      if (par_base > 0) fmt::print(" ({:.2f}x one sequence)", t / par_base);
+      fmt::print("\n");
+    }
     if (o.n_prompt > 0)
       fmt::print("planner    pp{} predicted {:.1f} tok/s (measured / predicted {:.2f})\n", o.n_prompt, plan.pp_tok_s,
                  pp_best / std::max(1e-9, plan.pp_tok_s));
@@ -162,6 +204,11 @@ HEARTH_COMMAND(90, [](CLI::App& app) {
   c->add_option("-t,--threads", o->threads, "threads (default: physical cores)")->check(CLI::Range(0, 1024));
   c->add_option("-r,--repetitions", o->reps, "repetitions (best is reported)")->check(CLI::Range(1, 100));
   c->add_flag("--json", o->json, "print the results as JSON");
+  c->add_option("--parallel", o->parallel,
+                "also time batched generation of N sequences decoding together, e.g. --parallel 1,4,8 "
+                "(aggregate tok/s, as the server's continuous batching runs them)")
+      ->delimiter(',')
+      ->check(CLI::Range(1, 64));
   return std::function<int()>([o] { return run(*o); });
 });
 

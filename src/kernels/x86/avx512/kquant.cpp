@@ -31,14 +31,17 @@ struct Dec {
 // L, the scale of the 16-group its 4-element sum belongs to. vpackssdw interleaves the two chunks' dword
 // sums per 128-bit block b: lanes 8b..8b+3 are chunk 2p's dwords 4b..4b+3 (group 8p + b), lanes
 // 8b+4..8b+7 chunk 2p+1's (group 8p + 4 + b).
+// `div` 2: the index of the 32-element sub-block instead (Q4_K / Q5_K: 8 scales, one per sub-block).
+template <int div>
 struct PairIndex {
   alignas(64) int16_t v[2][32];
   constexpr PairIndex() : v() {
     for (int p = 0; p < 2; ++p)
-      for (int l = 0; l < 32; ++l) v[p][l] = static_cast<int16_t>(8 * p + l / 8 + (l % 8 >= 4 ? 4 : 0));
+      for (int l = 0; l < 32; ++l) v[p][l] = static_cast<int16_t>((8 * p + l / 8 + (l % 8 >= 4 ? 4 : 0)) / div);
   }
 };
-constexpr PairIndex kPairIndex;
+constexpr PairIndex<1> kPairIndex;
+constexpr PairIndex<2> kPairIndexSub;
 
 // The two pair scale vectors from the 16 group scales (16-bit).
 inline void chunk_scales(__m256i sc16, Dec& o) {
@@ -54,17 +57,22 @@ inline __mmask64 plane_bits(__m512i plane, int k) {
 }
 
 
-// Q4_K / Q5_K: the 8 six-bit scales and mins, each repeated for the two 16-groups of its sub-block.
-// Built in general registers (no store / reload of a partly written vector).
-inline void k4_scales(const uint8_t* q, __m256i* sc16, __m256i* m16) {
-  constexpr uint64_t kmask1 = 0x3f3f3f3f, kmask2 = 0x0f0f0f0f, kmask3 = 0x03030303;
-  const uint64_t a = load_as<uint32_t>(q), b = load_as<uint32_t>(q + 4), c = load_as<uint32_t>(q + 8);
-  const uint64_t sc = (a & kmask1) | (((c & kmask2) | (((a >> 6) & kmask3) << 4)) << 32);
-  const uint64_t mn = (b & kmask1) | ((((c >> 4) & kmask2) | (((b >> 6) & kmask3) << 4)) << 32);
-  const __m128i sm = _mm_set_epi64x(static_cast<int64_t>(mn), static_cast<int64_t>(sc));  // [sc0..7, m0..7]
-  *sc16 = _mm256_cvtepu8_epi16(
-      _mm_shuffle_epi8(sm, _mm_setr_epi8(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7)));
-  *m16 = _mm256_cvtepu8_epi16(
+// Q4_K / Q5_K: the 8 six-bit scales and mins. With the 12 bytes as dwords a, b, c: scales 0-3 are
+// a & 0x3f, mins 0-3 b & 0x3f, scales 4-7 (c & 0x0f) | (bits 6-7 of a at 4-5), mins 4-7 (c >> 4) | (bits
+// 6-7 of b at 4-5). Vector-only: the pair scale vectors for quant_sum straight from the 8 scales, and
+// the mins as 16-bit values repeated for the two 16-groups of each sub-block.
+inline void k4_scales(const uint8_t* q, Dec& o) {
+  // 16 bytes from q: the 12 scale bytes and the first 4 quant bytes (unused) of the same block.
+  const __m128i x = load128(q);                                         // [a, b, c, -]
+  const __m128i z = _mm_srlv_epi32(_mm_shuffle_epi32(x, _MM_SHUFFLE(1, 0, 2, 2)), _mm_setr_epi32(0, 4, 2, 2));
+  const __m128i t = _mm_and_si128(z, _mm_setr_epi32(0x0f0f0f0f, 0x0f0f0f0f, 0x30303030, 0x30303030));
+  const __m128i hi = _mm_or_si128(t, _mm_shuffle_epi32(t, _MM_SHUFFLE(1, 0, 3, 2)));  // [sc4-7, m4-7, ..]
+  const __m128i lo = _mm_and_si128(x, _mm_set1_epi8(0x3f));                            // [sc0-3, m0-3, ..]
+  const __m128i sm = _mm_unpacklo_epi32(lo, hi);                                       // [sc0-7, m0-7]
+  const __m512i s = _mm512_zextsi256_si512(_mm256_cvtepu8_epi16(sm));
+  o.sc[0] = _mm512_permutexvar_epi16(_mm512_load_si512(kPairIndexSub.v[0]), s);
+  o.sc[1] = _mm512_permutexvar_epi16(_mm512_load_si512(kPairIndexSub.v[1]), s);
+  o.m16 = _mm256_cvtepu8_epi16(
       _mm_shuffle_epi8(sm, _mm_setr_epi8(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15)));
 }
 
@@ -123,12 +131,8 @@ struct Q4_KT {
   using W = BlockQ4_K;
   static constexpr bool kInit = false, kMin = true, kMulLo = false;
   static void decode(const W* b, Dec& o) {
-    __m256i sc16;
-    __m256i m16;
-    k4_scales(b->scales, &sc16, &m16);
-    o.m16 = m16;
+    k4_scales(b->scales, o);
     o.dmin = f16(b->dmin);
-    chunk_scales(sc16, o);
 #pragma GCC unroll 16
     for (int k = 0; k < 4; ++k) o.u[k] = nibbles256(b->qs + 32 * k);
     o.d = f16(b->d);
@@ -139,12 +143,8 @@ struct Q5_KT {
   using W = BlockQ5_K;
   static constexpr bool kInit = false, kMin = true, kMulLo = false;
   static void decode(const W* b, Dec& o) {
-    __m256i sc16;
-    __m256i m16;
-    k4_scales(b->scales, &sc16, &m16);
-    o.m16 = m16;
+    k4_scales(b->scales, o);
     o.dmin = f16(b->dmin);
-    chunk_scales(sc16, o);
     const __m512i qh = _mm512_broadcast_i64x4(load256(b->qh));
 #pragma GCC unroll 16
     for (int k = 0; k < 4; ++k) {
