@@ -1,5 +1,8 @@
 #include "kernels/attn.h"
 
+#include <algorithm>
+#include <cmath>
+
 #include "base/fp16.h"
 
 namespace hearth::kernels {
@@ -50,6 +53,20 @@ void attn_mix_f16_scalar(int64_t hd, int64_t n, const uint16_t* v, int64_t v_str
                          int64_t w_stride, float* o, int64_t o_stride) {
   for (int j = 0; j < nq; ++j)
     for (int64_t c = 0; c < n; ++c) axpy_f16_f32_scalar(hd, w[j * w_stride + c], v + c * v_stride, o + j * o_stride);
+}
+
+float exp_shifted_scalar(int64_t n, float* x, float scale) {
+  float mx = -INFINITY;
+  for (int64_t i = 0; i < n; ++i) {
+    x[i] *= scale;
+    mx = std::max(mx, x[i]);
+  }
+  double sum = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    x[i] = std::exp(x[i] - mx);
+    sum += x[i];
+  }
+  return static_cast<float>(sum);
 }
 
 }  // namespace hearth::kernels

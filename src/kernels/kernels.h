@@ -47,6 +47,9 @@ struct KernelTable {
                           int64_t q_stride, float* s, int64_t s_stride) = nullptr;
   void (*attn_mix_f16)(int64_t hd, int64_t n, const uint16_t* v, int64_t v_stride, const float* w, int nq,
                        int64_t w_stride, float* o, int64_t o_stride) = nullptr;
+  // Softmax numerators in place: x[i] = exp(x[i] * scale - max_j(x[j] * scale)) for i < n (n >= 1);
+  // returns their sum.
+  float (*exp_shifted)(int64_t n, float* x, float scale) = nullptr;
 };
 
 // The table chosen for this CPU (honours HEARTH_ISA). Thread-safe, computed once.

@@ -36,10 +36,12 @@ Tables build() {
     (void)x86_fast;
     k->attn_scores_f16 = attn_scores_f16_scalar;
     k->attn_mix_f16 = attn_mix_f16_scalar;
+    k->exp_shifted = exp_shifted_scalar;
 #if defined(HEARTH_X86) && defined(HEARTH_HAVE_AVX2)
     if (x86_fast) {
       k->attn_scores_f16 = attn_scores_f16_avx2;
       k->attn_mix_f16 = attn_mix_f16_avx2;
+      k->exp_shifted = exp_shifted_avx2;
     }
 #endif
   }

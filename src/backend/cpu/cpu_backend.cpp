@@ -215,17 +215,8 @@ class CpuBackend final : public Backend {
         k_.attn_scores_f16(hd, nc, kv.k + koff, hd, qv, nq, hd, sc.data(), nc);
         for (int i = 0; i < nq; ++i) {
           float* s = sc.data() + i * nc;
-          float mx = -INFINITY;
-          for (int64_t c = 0; c < nc; ++c) {
-            s[c] *= b.scale;
-            mx = std::max(mx, s[c]);
-          }
-          double sum = 0;
-          for (int64_t c = 0; c < nc; ++c) {
-            s[c] = std::exp(s[c] - mx);
-            sum += s[c];
-          }
-          const float inv = sum > 0 ? static_cast<float>(1.0 / sum) : 0.0f;
+          const float sum = k_.exp_shifted(nc, s, b.scale);
+          const float inv = sum > 0 ? 1.0f / sum : 0.0f;
           for (int64_t c = 0; c < nc; ++c) s[c] *= inv;
         }
         std::fill(o, o + static_cast<int64_t>(nq) * hd, 0.0f);

@@ -1,6 +1,9 @@
 // F16 KV-cache attention helpers with F16C + FMA (owned by the backend author; see kernels/attn.h).
 #include <immintrin.h>
 
+#include <algorithm>
+#include <cmath>
+
 #include "kernels/attn.h"
 
 namespace hearth::kernels {
@@ -144,6 +147,68 @@ void attn_mix_f16_avx2(int64_t hd, int64_t n, const uint16_t* v, int64_t v_strid
   if (nq == 3) mix_nq<3>(hd, n, v, v_stride, w, w_stride, o, o_stride);
   if (nq == 2) mix_nq<2>(hd, n, v, v_stride, w, w_stride, o, o_stride);
   if (nq == 1) mix_nq<1>(hd, n, v, v_stride, w, w_stride, o, o_stride);
+}
+
+namespace {
+
+// e^x for x <= 0 (softmax arguments): x = k ln 2 + r with |r| <= ln 2 / 2, e^r by its Taylor series to
+// degree 7 (relative error below 2e-8 on that interval, before rounding), times 2^k built in the
+// exponent bits. Arguments below -87 (results under the smallest normal float) give 0.
+inline __m256 exp_nonpos(__m256 x) {
+  const __m256 lo = _mm256_set1_ps(-87.0f);
+  const __m256 under = _mm256_cmp_ps(x, lo, _CMP_LT_OQ);
+  x = _mm256_max_ps(x, lo);
+  const __m256 k = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256 r = _mm256_fnmadd_ps(k, _mm256_set1_ps(0.693359375f), x);  // ln 2 in two parts
+  r = _mm256_fnmadd_ps(k, _mm256_set1_ps(-2.12194440e-4f), r);
+  __m256 p = _mm256_set1_ps(1.0f / 5040);
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 720));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 120));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 24));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 6));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+  const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(k), _mm256_set1_epi32(127)), 23);
+  return _mm256_andnot_ps(under, _mm256_mul_ps(p, _mm256_castsi256_ps(e)));
+}
+
+}  // namespace
+
+float exp_shifted_avx2(int64_t n, float* x, float scale) {
+  const __m256 sc = _mm256_set1_ps(scale);
+  __m256 vmx = _mm256_set1_ps(-INFINITY);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 v = _mm256_mul_ps(_mm256_loadu_ps(x + i), sc);
+    _mm256_storeu_ps(x + i, v);
+    vmx = _mm256_max_ps(vmx, v);
+  }
+  __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(vmx), _mm256_extractf128_ps(vmx, 1));
+  m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+  float mx = std::max(_mm_cvtss_f32(m4), _mm_cvtss_f32(_mm_movehdup_ps(m4)));
+  for (int64_t j = i; j < n; ++j) {
+    x[j] *= scale;
+    mx = std::max(mx, x[j]);
+  }
+  const __m256 vm = _mm256_set1_ps(mx);
+  __m256 acc = _mm256_setzero_ps();
+  i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 e = exp_nonpos(_mm256_sub_ps(_mm256_loadu_ps(x + i), vm));
+    _mm256_storeu_ps(x + i, e);
+    acc = _mm256_add_ps(acc, e);
+  }
+  if (i < n) {  // the last few through the same function, masked
+    alignas(32) float t[8];
+    for (int j = 0; j < 8; ++j) t[j] = i + j < n ? x[i + j] - mx : -INFINITY;
+    const __m256 e = exp_nonpos(_mm256_load_ps(t));
+    _mm256_store_ps(t, e);
+    acc = _mm256_add_ps(acc, e);
+    for (int64_t j = i; j < n; ++j) x[j] = t[j - i];
+  }
+  return reduce8(acc);
 }
 
 }  // namespace hearth::kernels
