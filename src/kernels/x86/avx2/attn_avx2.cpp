@@ -174,6 +174,11 @@ inline __m256 exp_nonpos(__m256 x) {
   return _mm256_andnot_ps(under, _mm256_mul_ps(p, _mm256_castsi256_ps(e)));
 }
 
+inline __m256d add_pd8(__m256d acc, __m256 e) {
+  return _mm256_add_pd(_mm256_add_pd(acc, _mm256_cvtps_pd(_mm256_castps256_ps128(e))),
+                       _mm256_cvtps_pd(_mm256_extractf128_ps(e, 1)));
+}
+
 }  // namespace
 
 float exp_shifted_avx2(int64_t n, float* x, float scale) {
@@ -193,22 +198,23 @@ float exp_shifted_avx2(int64_t n, float* x, float scale) {
     mx = std::max(mx, x[j]);
   }
   const __m256 vm = _mm256_set1_ps(mx);
-  __m256 acc = _mm256_setzero_ps();
+  __m256d acc = _mm256_setzero_pd();  // summed in double, like the scalar reference
   i = 0;
   for (; i + 8 <= n; i += 8) {
     const __m256 e = exp_nonpos(_mm256_sub_ps(_mm256_loadu_ps(x + i), vm));
     _mm256_storeu_ps(x + i, e);
-    acc = _mm256_add_ps(acc, e);
+    acc = add_pd8(acc, e);
   }
   if (i < n) {  // the last few through the same function, masked
     alignas(32) float t[8];
     for (int j = 0; j < 8; ++j) t[j] = i + j < n ? x[i + j] - mx : -INFINITY;
     const __m256 e = exp_nonpos(_mm256_load_ps(t));
     _mm256_store_ps(t, e);
-    acc = _mm256_add_ps(acc, e);
+    acc = add_pd8(acc, e);
     for (int64_t j = i; j < n; ++j) x[j] = t[j - i];
   }
-  return reduce8(acc);
+  const __m128d h = _mm_add_pd(_mm256_castpd256_pd128(acc), _mm256_extractf128_pd(acc, 1));
+  return static_cast<float>(_mm_cvtsd_f64(_mm_add_sd(h, _mm_unpackhi_pd(h, h))));
 }
 
 }  // namespace hearth::kernels
