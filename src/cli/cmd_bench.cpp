@@ -45,6 +45,7 @@ std::string cache_dir() {
 
 int run(const Opts& o) {
   using clock = std::chrono::steady_clock;
+  if (!o.parallel.empty() && o.n_gen < 1) fail("--parallel times generation: give -n/--n-gen of at least 1");
   std::string path;
   if (!o.synthetic.empty()) {
     path = quantize::synthetic_model(o.synthetic, cache_dir() + "/synthetic");
@@ -108,7 +109,7 @@ int run(const Opts& o) {
   std::vector<std::pair<int, double>> par;
   for (int n : o.parallel) {
     double best = 0;
-    for (int rep = 0; rep < o.reps && o.n_gen > 0; ++rep) {
+    for (int rep = 0; rep < o.reps; ++rep) {
       model::Batch pb;
       for (int s = 0; s < n; ++s) {
         ctx.seq_truncate(s, 0);

@@ -44,6 +44,7 @@ assert [e["sequences"] for e in p] == [1, 3], p
 assert all(e["tok_s"] > 0 for e in p), p
 assert abs(p[0]["vs_one_sequence"] - 1) < 1e-9 and p[1]["vs_one_sequence"] > 0, p'
 if "$HEARTH" bench "$M" -p 0 -n 4 --parallel 0 2>/dev/null; then echo "bench --parallel 0 accepted"; exit 1; fi
+if "$HEARTH" bench "$M" -p 4 -n 0 --parallel 2 2>/dev/null; then echo "bench --parallel with -n 0 accepted"; exit 1; fi
 
 # Bad input: clear errors, no crash.
 if "$HEARTH" run "$tmp/missing.gguf" -p hi 2>"$tmp/err"; then echo "missing model accepted"; exit 1; fi
