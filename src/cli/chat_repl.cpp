@@ -3,7 +3,8 @@
 // backslash), streamed answers, slash commands (/set, /show, /clear, /bye, /?).
 //
 // Ctrl-C stops the current answer (a SIGINT handler sets a flag the text callback checks) and clears
-// the line at the prompt; Ctrl-D on an empty prompt quits.
+// the line at the prompt (the handler also writes to a pipe that the line editor's reads wait on
+// together with the terminal); Ctrl-D on an empty prompt quits.
 //
 // The whole conversation is rendered through the chat template every turn; the Session keeps the KV
 // cache, so a turn only processes the tokens after the common prefix (normally just the new message).
@@ -12,19 +13,23 @@
 // turns (a user message and its answer) are dropped, the system prompt is kept, and the chat says so.
 // An answer cut off by a full context is kept as it is; the next turn makes room.
 #include <errno.h>
+#include <fcntl.h>
 #include <histedit.h>
 #include <langinfo.h>
-#include <pthread.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <climits>
 #include <clocale>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <cwchar>
 #include <optional>
 #include <string>
 #include <vector>
@@ -42,28 +47,57 @@ using json = nlohmann::ordered_json;
 
 // ---- Ctrl-C -------------------------------------------------------------------------------------
 
+// A flag alone is not enough at the prompt: a Ctrl-C that comes while the line editor is not blocked
+// in read() (echoing a key, printing the prompt) would only set it, and the next read() would then
+// wait for another key. So the handler also writes a byte to a pipe, and the line editor's read
+// function (LineEditor::read_char) waits on the terminal and the pipe together: a Ctrl-C is seen
+// whenever it comes, on whichever thread the kernel delivers it.
 std::atomic<bool> g_interrupted{false};
-pthread_t g_main_thread;
+int g_sigint_pipe[2] = {-1, -1};  // [0]: read end, [1]: write end; both non-blocking
 
 extern "C" void on_sigint(int) {
+  const int saved_errno = errno;
   g_interrupted.store(true);
-  // The kernel may hand the signal to a worker thread of the pool: forward it to the main thread so
-  // a blocking read() there (libedit at the prompt) returns EINTR.
-  if (!pthread_equal(pthread_self(), g_main_thread)) pthread_kill(g_main_thread, SIGINT);
+  const char byte = 1;
+  if (g_sigint_pipe[1] >= 0 && ::write(g_sigint_pipe[1], &byte, 1) < 0) {
+    // The pipe is full: a Ctrl-C is pending already.
+  }
+  errno = saved_errno;
 }
 
-// Installs the SIGINT handler (without SA_RESTART, so reads are interrupted) for its lifetime.
+// Forgets the Ctrl-C presses recorded in the pipe so far.
+void drain_sigint_pipe() {
+  char buf[64];
+  while (g_sigint_pipe[0] >= 0 && ::read(g_sigint_pipe[0], buf, sizeof buf) > 0) {
+  }
+}
+
+// Creates the pipe and installs the SIGINT handler for its lifetime.
 class SigintGuard {
  public:
   SigintGuard() {
-    g_main_thread = pthread_self();
+    int fds[2];
+    if (::pipe(fds) != 0) fail("cannot create a pipe for Ctrl-C: {}", std::strerror(errno));
+    for (const int fd : fds) {
+      ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+      ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+    }
+    g_sigint_pipe[0] = fds[0];
+    g_sigint_pipe[1] = fds[1];
     struct sigaction sa {};
     sa.sa_handler = on_sigint;
     sigemptyset(&sa.sa_mask);
-    sa.sa_flags = 0;
+    sa.sa_flags = SA_RESTART;  // the line editor learns of Ctrl-C through the pipe, not through EINTR
     sigaction(SIGINT, &sa, &old_);
   }
-  ~SigintGuard() { sigaction(SIGINT, &old_, nullptr); }
+  ~SigintGuard() {
+    sigaction(SIGINT, &old_, nullptr);
+    const int fds[2] = {g_sigint_pipe[0], g_sigint_pipe[1]};
+    g_sigint_pipe[1] = -1;
+    g_sigint_pipe[0] = -1;
+    ::close(fds[0]);
+    ::close(fds[1]);
+  }
   SigintGuard(const SigintGuard&) = delete;
   SigintGuard& operator=(const SigintGuard&) = delete;
 
@@ -88,6 +122,14 @@ class LineEditor {
   enum class Status { kLine, kEof, kInterrupted };
 
   explicit LineEditor(std::string history_file) : path_(std::move(history_file)) {
+    // The terminal opened again, non-blocking, for read_char: a Ctrl-C flushes the pending input, so
+    // a byte that poll() reported can be gone by the time read() runs; a blocking read would then
+    // wait for the next key. (Opened again rather than O_NONBLOCK on stdin, whose flags the shell
+    // shares.) Without it (no terminal name), stdin itself, where that race remains.
+    if (const char* tty = ttyname(STDIN_FILENO))
+      in_fd_ = ::open(tty, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    own_fd_ = in_fd_ >= 0;
+    if (!own_fd_) in_fd_ = fileno(stdin);
     hist_ = history_init();
     if (hist_) {
       history(hist_, &ev_, H_SETSIZE, 1000);
@@ -100,11 +142,12 @@ class LineEditor {
     el_set(el_, EL_PROMPT, &LineEditor::prompt_fn);
     el_set(el_, EL_EDITOR, "emacs");
     if (hist_) el_set(el_, EL_HIST, history, hist_);
-    el_source(el_, nullptr);      // the user's ~/.editrc, if any
-    el_set(el_, EL_SAFEREAD, 0);  // a read interrupted by Ctrl-C returns (no silent retry)
+    el_source(el_, nullptr);  // the user's ~/.editrc, if any
+    el_set(el_, EL_GETCFN, &LineEditor::read_char);
   }
   ~LineEditor() {
     if (el_) el_end(el_);
+    if (own_fd_) ::close(in_fd_);
     if (hist_) history_end(hist_);
   }
   LineEditor(const LineEditor&) = delete;
@@ -112,6 +155,8 @@ class LineEditor {
 
   Status read(const char* prompt, std::string* line) {
     prompt_ = prompt;
+    // A Ctrl-C pressed before the prompt (e.g. at the very end of an answer) does not clear this line.
+    drain_sigint_pipe();
     g_interrupted.store(false);
     int n = 0;
     // Raw mode before the prompt is printed, so text typed right after it is not echoed twice
@@ -142,6 +187,57 @@ class LineEditor {
   }
 
  private:
+  // libedit's read function: one character from the terminal, or -1 with errno EINTR as soon as Ctrl-C
+  // is pressed (even when it was pressed while libedit was busy between two reads). The locale's
+  // multibyte encoding (UTF-8) is decoded here, as libedit's own read function does.
+  static int read_char(EditLine* el, wchar_t* out) {
+    *out = L'\0';
+    void* self = nullptr;
+    el_get(el, EL_CLIENTDATA, &self);
+    const int fd = self ? static_cast<LineEditor*>(self)->in_fd_ : STDIN_FILENO;
+    std::mbstate_t state{};
+    int pending = 0;  // bytes of an incomplete multibyte character
+    for (;;) {
+      pollfd fds[2] = {{fd, POLLIN, 0}, {g_sigint_pipe[0], POLLIN, 0}};
+      if (::poll(fds, 2, -1) < 0) {
+        if (errno == EINTR) continue;  // the pipe tells whether it was Ctrl-C
+        return -1;
+      }
+      if (fds[1].revents != 0) {
+        errno = EINTR;
+        return -1;
+      }
+      if (fds[0].revents == 0) continue;
+      char c;
+      const ssize_t got = ::read(fd, &c, 1);
+      if (got < 0) {
+        if (errno == EAGAIN && (fds[0].revents & POLLIN) == 0) return 0;  // hung up
+        if (errno == EINTR || errno == EAGAIN) continue;                  // e.g. the input flushed by Ctrl-C
+        return -1;
+      }
+      if (got == 0) return 0;  // end of file
+      size_t k = std::mbrtowc(out, &c, 1, &state);
+      if (k == static_cast<size_t>(-1) && pending > 0) {
+        // An invalid continuation: drop the incomplete character, decode this byte on its own.
+        state = std::mbstate_t{};
+        pending = 0;
+        k = std::mbrtowc(out, &c, 1, &state);
+      }
+      if (k == static_cast<size_t>(-1)) {  // an invalid byte: skip it
+        state = std::mbstate_t{};
+        continue;
+      }
+      if (k == static_cast<size_t>(-2)) {  // incomplete: read the next byte
+        if (++pending >= MB_LEN_MAX) {
+          errno = EILSEQ;
+          return -1;
+        }
+        continue;
+      }
+      return 1;
+    }
+  }
+
   static char* prompt_fn(EditLine* el) {
     void* self = nullptr;
     el_get(el, EL_CLIENTDATA, &self);
@@ -151,6 +247,8 @@ class LineEditor {
 
   std::string path_;
   std::string prompt_;
+  int in_fd_ = -1;  // the terminal (see the constructor)
+  bool own_fd_ = false;
   EditLine* el_ = nullptr;
   History* hist_ = nullptr;
   HistEvent ev_{};

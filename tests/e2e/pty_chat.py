@@ -185,6 +185,7 @@ def scenario_stories(t):
     t.expect(rb"\.\.\. ")
     t.line("second")
     t.expect(rb"Set the system message")
+    t.expect(PROMPT)
     t.line("/show system")
     t.expect(rb"System message\r?\nfirst \r?\nsecond\r?\n")
     t.expect(PROMPT)
