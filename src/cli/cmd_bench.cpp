@@ -15,10 +15,10 @@
 #include "cli/common.h"
 #include "model/context.h"
 #include "quantize/synthetic.h"
+#include "runtime/hw.h"
 #include "runtime/hw_probe.h"
 #include "runtime/hw_table.h"
 #include "runtime/planner.h"
-#include "runtime/hw.h"
 
 namespace hearth::cli {
 namespace {
@@ -171,21 +171,24 @@ int run(const Opts& o) {
     }
     fmt::print("{}\n", j.dump(2));
   } else {
-    fmt::print("model      {} ({}, {} params, {})\n", path, hp.arch, m->n_params(), human_bytes(m->weight_bytes()));
+    fmt::print("model      {} ({}, {} params, {})\n", path, hp.arch, m->n_params(),
+               human_bytes(m->weight_bytes()));
     fmt::print("types      {}\n", types);
     fmt::print("threads    {} (kernels {})\n", be->n_threads(), kernels_name());
     if (o.n_prompt > 0) fmt::print("pp{:<8} {:.1f} tok/s\n", o.n_prompt, pp_best);
     if (o.n_gen > 0)
-      fmt::print("tg{:<8} {:.2f} tok/s  ({:.0f}% of the bandwidth limit of {:.2f} tok/s: {:.1f} GB/s, {} per token)\n",
-                 o.n_gen, tg_best, 100 * roofline, tg_limit, bw / 1e9, human_bytes(bytes_per_token));
+      fmt::print(
+          "tg{:<8} {:.2f} tok/s  ({:.0f}% of the bandwidth limit of {:.2f} tok/s: {:.1f} GB/s, {} per "
+          "token)\n",
+          o.n_gen, tg_best, 100 * roofline, tg_limit, bw / 1e9, human_bytes(bytes_per_token));
     for (const auto& [n, t] : par) {
       fmt::print("parallel{:<3} {:.2f} tok/s aggregate", n, t);
       if (par_base > 0) fmt::print(" ({:.2f}x one sequence)", t / par_base);
       fmt::print("\n");
     }
     if (o.n_prompt > 0)
-      fmt::print("planner    pp{} predicted {:.1f} tok/s (measured / predicted {:.2f})\n", o.n_prompt, plan.pp_tok_s,
-                 pp_best / std::max(1e-9, plan.pp_tok_s));
+      fmt::print("planner    pp{} predicted {:.1f} tok/s (measured / predicted {:.2f})\n", o.n_prompt,
+                 plan.pp_tok_s, pp_best / std::max(1e-9, plan.pp_tok_s));
     if (o.n_gen > 0)
       fmt::print("planner    tg predicted {:.2f} tok/s (measured / predicted {:.2f})\n", plan.tg_tok_s,
                  tg_best / std::max(1e-9, plan.tg_tok_s));
@@ -195,7 +198,8 @@ int run(const Opts& o) {
 
 HEARTH_COMMAND(90, [](CLI::App& app) {
   auto o = std::make_shared<Opts>();
-  auto* c = app.add_subcommand("bench", "measure prompt processing and generation speed against memory bandwidth");
+  auto* c =
+      app.add_subcommand("bench", "measure prompt processing and generation speed against memory bandwidth");
   c->add_option("model", o->model, "model (GGUF path or name)");
   c->add_option("--synthetic", o->synthetic,
                 "benchmark a random-weight model of a known shape, e.g. llama-1b:Q4_K_M (llama-1b, llama-3b, "

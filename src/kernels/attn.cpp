@@ -43,16 +43,18 @@ void axpy_f16_f32_scalar(int64_t n, float a, const uint16_t* v, float* y) {
 
 namespace hearth::kernels {
 
-void attn_scores_f16_scalar(int64_t hd, int64_t n, const uint16_t* k, int64_t k_stride, const float* q, int nq,
-                            int64_t q_stride, float* s, int64_t s_stride) {
+void attn_scores_f16_scalar(int64_t hd, int64_t n, const uint16_t* k, int64_t k_stride, const float* q,
+                            int nq, int64_t q_stride, float* s, int64_t s_stride) {
   for (int j = 0; j < nq; ++j)
-    for (int64_t c = 0; c < n; ++c) s[j * s_stride + c] = dot_f16_f32_scalar(hd, k + c * k_stride, q + j * q_stride);
+    for (int64_t c = 0; c < n; ++c)
+      s[j * s_stride + c] = dot_f16_f32_scalar(hd, k + c * k_stride, q + j * q_stride);
 }
 
 void attn_mix_f16_scalar(int64_t hd, int64_t n, const uint16_t* v, int64_t v_stride, const float* w, int nq,
                          int64_t w_stride, float* o, int64_t o_stride) {
   for (int j = 0; j < nq; ++j)
-    for (int64_t c = 0; c < n; ++c) axpy_f16_f32_scalar(hd, w[j * w_stride + c], v + c * v_stride, o + j * o_stride);
+    for (int64_t c = 0; c < n; ++c)
+      axpy_f16_f32_scalar(hd, w[j * w_stride + c], v + c * v_stride, o + j * o_stride);
 }
 
 float exp_shifted_scalar(int64_t n, float* x, float scale) {

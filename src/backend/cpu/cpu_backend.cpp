@@ -27,8 +27,10 @@ class CpuBackend final : public Backend {
 
   void get_rows(const WeightView& w, const int32_t* ids, int n, float* out) override {
     for (int i = 0; i < n; ++i) {
-      if (ids[i] < 0 || ids[i] >= w.rows) fail("token id {} is out of range (vocabulary of {})", ids[i], w.rows);
-      tensor::dequantize_row(w.type, w.data + static_cast<uint64_t>(ids[i]) * w.row_bytes, out + i * w.cols, w.cols);
+      if (ids[i] < 0 || ids[i] >= w.rows)
+        fail("token id {} is out of range (vocabulary of {})", ids[i], w.rows);
+      tensor::dequantize_row(w.type, w.data + static_cast<uint64_t>(ids[i]) * w.row_bytes, out + i * w.cols,
+                             w.cols);
     }
   }
 
@@ -53,7 +55,8 @@ class CpuBackend final : public Backend {
   void matmul(const WeightView& w, const float* x, int64_t n, float* y, const float* bias,
               int64_t n_rowwise) override {
     const auto& tk = k_.types[static_cast<uint32_t>(w.type)];
-    if (!tk.vec_dot) fail("tensor type {} is not supported for matrix multiplication", tensor::type_name(w.type));
+    if (!tk.vec_dot)
+      fail("tensor type {} is not supported for matrix multiplication", tensor::type_name(w.type));
     const int64_t K = w.cols, N = w.rows;
     // 1. Activations to the weight type's activation format, once per row.
     const uint8_t* act;
@@ -68,8 +71,10 @@ class CpuBackend final : public Backend {
       auto convert = [&](int64_t b, int64_t e) {
         for (int64_t i = b; i < e; ++i) tk.from_float(x + i * K, dst + i * act_row, K);
       };
-      if (n * K < kMinParallelWork) convert(0, n);
-      else pool_.parallel_for(n, convert);
+      if (n * K < kMinParallelWork)
+        convert(0, n);
+      else
+        pool_.parallel_for(n, convert);
       act = dst;
     }
     // 2. Output rows split across threads; the rows of x after the first n1 go through cache-sized
@@ -79,10 +84,11 @@ class CpuBackend final : public Backend {
       // One-row arithmetic: a weight row meets every such activation row while it is in L1.
       if (n1 == 1 || (n1 > 1 && !tk.dot_rows)) {
         for (int64_t r = r0; r < r1; ++r)
-          for (int64_t c = 0; c < n1; ++c) y[c * N + r] = tk.vec_dot(K, w.data + r * w.row_bytes, act + c * act_row);
+          for (int64_t c = 0; c < n1; ++c)
+            y[c * N + r] = tk.vec_dot(K, w.data + r * w.row_bytes, act + c * act_row);
       } else if (n1 > 1) {
-        tk.dot_rows(K, static_cast<int>(r1 - r0), static_cast<int>(n1), w.data + r0 * w.row_bytes, w.row_bytes, act,
-                    act_row, y + r0, N);
+        tk.dot_rows(K, static_cast<int>(r1 - r0), static_cast<int>(n1), w.data + r0 * w.row_bytes,
+                    w.row_bytes, act, act_row, y + r0, N);
       }
       if (n1 < n) {
         constexpr int64_t kColBlock = 64, kRowBlock = 64;
@@ -118,15 +124,19 @@ class CpuBackend final : public Backend {
     auto work = [&](int ith, int nth) {
       const int64_t n_tiles = (N + tr - 1) / tr;
       const int64_t per = (n_tiles + nth - 1) / nth;
-      const int64_t r0 = std::min<int64_t>(N, ith * per * tr), r1 = std::min<int64_t>(N, (ith + 1) * per * tr);
+      const int64_t r0 = std::min<int64_t>(N, ith * per * tr),
+                    r1 = std::min<int64_t>(N, (ith + 1) * per * tr);
       if (r0 < r1) rows(r0, r1);
     };
     // Small products are not worth waking the pool (tiny models, or a busy machine).
-    if (N * K * n < kMinParallelWork) rows(0, N);
-    else pool_.run(work);
+    if (N * K * n < kMinParallelWork)
+      rows(0, N);
+    else
+      pool_.run(work);
   }
 
-  void rope(float* x, int64_t n_tokens, int n_heads, int head_dim, const int32_t* pos, const RopeParams& p) override {
+  void rope(float* x, int64_t n_tokens, int n_heads, int head_dim, const int32_t* pos,
+            const RopeParams& p) override {
     const int n_rot = p.n_rot;
     const int half = n_rot / 2;
     const float theta_scale = std::pow(p.freq_base, -2.0f / static_cast<float>(n_rot));
@@ -173,7 +183,8 @@ class CpuBackend final : public Backend {
     }
   }
 
-  void kv_store(const KvLayer& kv, const float* k, const float* v, int64_t n_tokens, const int64_t* cells) override {
+  void kv_store(const KvLayer& kv, const float* k, const float* v, int64_t n_tokens,
+                const int64_t* cells) override {
     const int64_t hd = kv.head_dim;
     for (int64_t t = 0; t < n_tokens; ++t) {
       for (int64_t h = 0; h < kv.kv_dim / hd; ++h) {
@@ -223,8 +234,10 @@ class CpuBackend final : public Backend {
         k_.attn_mix_f16(hd, nc, kv.v + koff, hd, sc.data(), nq, nc, o, hd);
       }
     };
-    if (cells * b.n_head * hd < kMinParallelWork) work(0, 1);
-    else pool_.run(work);
+    if (cells * b.n_head * hd < kMinParallelWork)
+      work(0, 1);
+    else
+      pool_.run(work);
   }
 
   void swiglu(float* gate, const float* up, int64_t n) override {
@@ -235,8 +248,10 @@ class CpuBackend final : public Backend {
       }
     };
     // Element-wise, so splitting changes no result; worth the pool from a few thousand exponentials.
-    if (n < (1 << 13)) part(0, n);
-    else pool_.parallel_for(n, part);
+    if (n < (1 << 13))
+      part(0, n);
+    else
+      pool_.parallel_for(n, part);
   }
 
   void add(float* y, const float* x, int64_t n) override {

@@ -40,5 +40,6 @@ void axpy_f32(int64_t n, float a, const float* x, float* y);
 constexpr int kFloatTileRows = 4, kFloatTileCols = 4;
 constexpr int kQ32TileRows = 2, kQ32TileCols = 4;
 constexpr int kKTileRows = 2, kKTileCols = 4;
+constexpr int kKTileColsNarrow = kKTileCols;  // Q3_K, Q5_K
 
 }  // namespace hearth::kernels::neon

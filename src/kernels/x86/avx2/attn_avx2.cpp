@@ -48,7 +48,9 @@ namespace hearth::kernels {
 
 namespace {
 
-inline __m256 cvt8(const uint16_t* p) { return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))); }
+inline __m256 cvt8(const uint16_t* p) {
+  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
 
 // Cache rows of one head are a whole KV row apart (often 1 KiB or more: a stride the hardware prefetcher
 // loses at page boundaries), so each loop over cells fetches its rows this many cells ahead.
@@ -94,7 +96,8 @@ void scores_nq(int64_t hd, int64_t n, const uint16_t* k, int64_t ks, const float
 }
 
 template <int NQ>
-void mix_nq(int64_t hd, int64_t n, const uint16_t* v, int64_t vs, const float* w, int64_t ws, float* o, int64_t os) {
+void mix_nq(int64_t hd, int64_t n, const uint16_t* v, int64_t vs, const float* w, int64_t ws, float* o,
+            int64_t os) {
   int64_t i = 0;
   for (; i + 16 <= hd; i += 16) {
     __m256 a0[NQ], a1[NQ];
@@ -127,7 +130,8 @@ void mix_nq(int64_t hd, int64_t n, const uint16_t* v, int64_t vs, const float* w
   }
   if (i < hd) {
     for (int j = 0; j < NQ; ++j)
-      for (int64_t c = 0; c < n; ++c) axpy_f16_f32_scalar(hd - i, w[j * ws + c], v + c * vs + i, o + j * os + i);
+      for (int64_t c = 0; c < n; ++c)
+        axpy_f16_f32_scalar(hd - i, w[j * ws + c], v + c * vs + i, o + j * os + i);
   }
 }
 
@@ -135,7 +139,8 @@ void mix_nq(int64_t hd, int64_t n, const uint16_t* v, int64_t vs, const float* w
 
 void attn_scores_f16_avx2(int64_t hd, int64_t n, const uint16_t* k, int64_t k_stride, const float* q, int nq,
                           int64_t q_stride, float* s, int64_t s_stride) {
-  for (; nq >= 4; nq -= 4, q += 4 * q_stride, s += 4 * s_stride) scores_nq<4>(hd, n, k, k_stride, q, q_stride, s, s_stride);
+  for (; nq >= 4; nq -= 4, q += 4 * q_stride, s += 4 * s_stride)
+    scores_nq<4>(hd, n, k, k_stride, q, q_stride, s, s_stride);
   if (nq == 3) scores_nq<3>(hd, n, k, k_stride, q, q_stride, s, s_stride);
   if (nq == 2) scores_nq<2>(hd, n, k, k_stride, q, q_stride, s, s_stride);
   if (nq == 1) scores_nq<1>(hd, n, k, k_stride, q, q_stride, s, s_stride);
@@ -143,7 +148,8 @@ void attn_scores_f16_avx2(int64_t hd, int64_t n, const uint16_t* k, int64_t k_st
 
 void attn_mix_f16_avx2(int64_t hd, int64_t n, const uint16_t* v, int64_t v_stride, const float* w, int nq,
                        int64_t w_stride, float* o, int64_t o_stride) {
-  for (; nq >= 4; nq -= 4, w += 4 * w_stride, o += 4 * o_stride) mix_nq<4>(hd, n, v, v_stride, w, w_stride, o, o_stride);
+  for (; nq >= 4; nq -= 4, w += 4 * w_stride, o += 4 * o_stride)
+    mix_nq<4>(hd, n, v, v_stride, w, w_stride, o, o_stride);
   if (nq == 3) mix_nq<3>(hd, n, v, v_stride, w, w_stride, o, o_stride);
   if (nq == 2) mix_nq<2>(hd, n, v, v_stride, w, w_stride, o, o_stride);
   if (nq == 1) mix_nq<1>(hd, n, v, v_stride, w, w_stride, o, o_stride);

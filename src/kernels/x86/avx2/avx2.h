@@ -40,5 +40,6 @@ void axpy_f32(int64_t n, float a, const float* x, float* y);
 constexpr int kFloatTileRows = 3, kFloatTileCols = 4;
 constexpr int kQ32TileRows = 2, kQ32TileCols = 8;
 constexpr int kKTileRows = 1, kKTileCols = 8;
+constexpr int kKTileColsNarrow = kKTileCols;  // Q3_K, Q5_K
 
 }  // namespace hearth::kernels::avx2

@@ -37,7 +37,8 @@ struct PairIndex {
   alignas(64) int16_t v[2][32];
   constexpr PairIndex() : v() {
     for (int p = 0; p < 2; ++p)
-      for (int l = 0; l < 32; ++l) v[p][l] = static_cast<int16_t>((8 * p + l / 8 + (l % 8 >= 4 ? 4 : 0)) / div);
+      for (int l = 0; l < 32; ++l)
+        v[p][l] = static_cast<int16_t>((8 * p + l / 8 + (l % 8 >= 4 ? 4 : 0)) / div);
   }
 };
 constexpr PairIndex<1> kPairIndex;
@@ -56,19 +57,18 @@ inline __mmask64 plane_bits(__m512i plane, int k) {
   return _mm512_test_epi8_mask(plane, _mm512_slli_epi64(sel, 2 * k));
 }
 
-
 // Q4_K / Q5_K: the 8 six-bit scales and mins. With the 12 bytes as dwords a, b, c: scales 0-3 are
 // a & 0x3f, mins 0-3 b & 0x3f, scales 4-7 (c & 0x0f) | (bits 6-7 of a at 4-5), mins 4-7 (c >> 4) | (bits
 // 6-7 of b at 4-5). Vector-only: the pair scale vectors for quant_sum straight from the 8 scales, and
 // the mins as 16-bit values repeated for the two 16-groups of each sub-block.
 inline void k4_scales(const uint8_t* q, Dec& o) {
   // 16 bytes from q: the 12 scale bytes and the first 4 quant bytes (unused) of the same block.
-  const __m128i x = load128(q);                                         // [a, b, c, -]
+  const __m128i x = load128(q);  // [a, b, c, -]
   const __m128i z = _mm_srlv_epi32(_mm_shuffle_epi32(x, _MM_SHUFFLE(1, 0, 2, 2)), _mm_setr_epi32(0, 4, 2, 2));
   const __m128i t = _mm_and_si128(z, _mm_setr_epi32(0x0f0f0f0f, 0x0f0f0f0f, 0x30303030, 0x30303030));
   const __m128i hi = _mm_or_si128(t, _mm_shuffle_epi32(t, _MM_SHUFFLE(1, 0, 3, 2)));  // [sc4-7, m4-7, ..]
-  const __m128i lo = _mm_and_si128(x, _mm_set1_epi8(0x3f));                            // [sc0-3, m0-3, ..]
-  const __m128i sm = _mm_unpacklo_epi32(lo, hi);                                       // [sc0-7, m0-7]
+  const __m128i lo = _mm_and_si128(x, _mm_set1_epi8(0x3f));                           // [sc0-3, m0-3, ..]
+  const __m128i sm = _mm_unpacklo_epi32(lo, hi);                                      // [sc0-7, m0-7]
   const __m512i s = _mm512_zextsi256_si512(_mm256_cvtepu8_epi16(sm));
   o.sc[0] = _mm512_permutexvar_epi16(_mm512_load_si512(kPairIndexSub.v[0]), s);
   o.sc[1] = _mm512_permutexvar_epi16(_mm512_load_si512(kPairIndexSub.v[1]), s);
@@ -272,8 +272,8 @@ struct KernK {
           if constexpr (T::kMin) {
             const __m256i mm = _mm256_madd_epi16(load256(xb->bsums), dq.m16);
             const int32_t m = hsum_i32(_mm512_zextsi256_si512(mm));
-            acc[r][c] = _mm_fnmadd_ss(_mm_cvtsi32_ss(_mm_setzero_ps(), m), _mm_mul_ss(_mm_set_ss(dq.dmin), dx),
-                                      acc[r][c]);
+            acc[r][c] = _mm_fnmadd_ss(_mm_cvtsi32_ss(_mm_setzero_ps(), m),
+                                      _mm_mul_ss(_mm_set_ss(dq.dmin), dx), acc[r][c]);
           }
         }
       }
@@ -320,7 +320,8 @@ struct KernK {
       for (int r = 0; r < NR; ++r) {
         // Several rows stream at once: fetch each row's super-block a few blocks ahead (the hardware
         // prefetcher alone leaves these kernels waiting on memory).
-        const auto* ahead = reinterpret_cast<const char*>(reinterpret_cast<const W*>(w + r * ws) + i + kAhead);
+        const auto* ahead =
+            reinterpret_cast<const char*>(reinterpret_cast<const W*>(w + r * ws) + i + kAhead);
 #pragma GCC unroll 4
         for (size_t b = 0; b < sizeof(W); b += 64) _mm_prefetch(ahead + b, _MM_HINT_T0);
         Dec dq;
@@ -374,17 +375,17 @@ struct KernK {
 
 }  // namespace
 
-#define HEARTH_KQ(name, T, R, C)                                                                     \
-  float vec_dot_##name(int64_t n, const void* w, const void* x) {                                  \
-    return vec_dot_driver<KernK<T>>(n, w, x);                                                      \
-  }                                                                                                \
-  void dot_tile_rows4_##name(int64_t n, int nr, int nc, const void* w, uint64_t ws, const void* x, \
-                             uint64_t xs, float* out, int64_t os) {                                \
-    tile_driver<KernK<T>, 4, 4>(n, nr, nc, w, ws, x, xs, out, os);                                 \
-  }                                                                                                \
-  void dot_rows_##name(int64_t n, int nr, int nc, const void* w, uint64_t ws, const void* x,       \
-                       uint64_t xs, float* out, int64_t os) {                                      \
-    tile_driver<KernK<T>, R, C>(n, nr, nc, w, ws, x, xs, out, os);                                 \
+#define HEARTH_KQ(name, T, R, C)                                                                          \
+  float vec_dot_##name(int64_t n, const void* w, const void* x) {                                         \
+    return vec_dot_driver<KernK<T>>(n, w, x);                                                             \
+  }                                                                                                       \
+  void dot_tile_rows4_##name(int64_t n, int nr, int nc, const void* w, uint64_t ws, const void* x,        \
+                             uint64_t xs, float* out, int64_t os) {                                       \
+    tile_driver<KernK<T>, 4, 4>(n, nr, nc, w, ws, x, xs, out, os);                                        \
+  }                                                                                                       \
+  void dot_rows_##name(int64_t n, int nr, int nc, const void* w, uint64_t ws, const void* x, uint64_t xs, \
+                       float* out, int64_t os) {                                                          \
+    tile_driver<KernK<T>, R, C>(n, nr, nc, w, ws, x, xs, out, os);                                        \
   }
 
 // dot_rows (batched decoding, weights streamed from memory) blocks, measured with kernels_bench dec/:
