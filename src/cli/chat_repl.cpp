@@ -53,13 +53,17 @@ using json = nlohmann::ordered_json;
 // function (LineEditor::read_char) waits on the terminal and the pipe together: a Ctrl-C is seen
 // whenever it comes, on whichever thread the kernel delivers it.
 std::atomic<bool> g_interrupted{false};
-int g_sigint_pipe[2] = {-1, -1};  // [0]: read end, [1]: write end; both non-blocking
+// [0]: read end, [1]: write end; both non-blocking. Atomic: the handler may run on any thread, also
+// while the guard below closes them.
+std::atomic<int> g_sigint_pipe[2] = {-1, -1};
+static_assert(std::atomic<int>::is_always_lock_free);
 
 extern "C" void on_sigint(int) {
   const int saved_errno = errno;
   g_interrupted.store(true);
   const char byte = 1;
-  if (g_sigint_pipe[1] >= 0 && ::write(g_sigint_pipe[1], &byte, 1) < 0) {
+  const int fd = g_sigint_pipe[1].load();
+  if (fd >= 0 && ::write(fd, &byte, 1) < 0) {
     // The pipe is full: a Ctrl-C is pending already.
   }
   errno = saved_errno;
@@ -68,7 +72,8 @@ extern "C" void on_sigint(int) {
 // Forgets the Ctrl-C presses recorded in the pipe so far.
 void drain_sigint_pipe() {
   char buf[64];
-  while (g_sigint_pipe[0] >= 0 && ::read(g_sigint_pipe[0], buf, sizeof buf) > 0) {
+  const int fd = g_sigint_pipe[0].load();
+  while (fd >= 0 && ::read(fd, buf, sizeof buf) > 0) {
   }
 }
 
@@ -82,8 +87,8 @@ class SigintGuard {
       ::fcntl(fd, F_SETFD, FD_CLOEXEC);
       ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
     }
-    g_sigint_pipe[0] = fds[0];
-    g_sigint_pipe[1] = fds[1];
+    g_sigint_pipe[0].store(fds[0]);
+    g_sigint_pipe[1].store(fds[1]);
     struct sigaction sa {};
     sa.sa_handler = on_sigint;
     sigemptyset(&sa.sa_mask);
@@ -92,11 +97,9 @@ class SigintGuard {
   }
   ~SigintGuard() {
     sigaction(SIGINT, &old_, nullptr);
-    const int fds[2] = {g_sigint_pipe[0], g_sigint_pipe[1]};
-    g_sigint_pipe[1] = -1;
-    g_sigint_pipe[0] = -1;
-    ::close(fds[0]);
-    ::close(fds[1]);
+    const int w = g_sigint_pipe[1].exchange(-1), r = g_sigint_pipe[0].exchange(-1);
+    ::close(r);
+    ::close(w);
   }
   SigintGuard(const SigintGuard&) = delete;
   SigintGuard& operator=(const SigintGuard&) = delete;
@@ -137,7 +140,11 @@ class LineEditor {
       if (!path_.empty()) history(hist_, &ev_, H_LOAD, path_.c_str());
     }
     el_ = el_init("hearth", stdin, stdout, stderr);
-    if (!el_) fail("cannot set up line editing on this terminal");
+    if (!el_) {  // the destructor does not run for a constructor that throws
+      if (hist_) history_end(hist_);
+      if (own_fd_) ::close(in_fd_);
+      fail("cannot set up line editing on this terminal");
+    }
     el_set(el_, EL_CLIENTDATA, this);
     el_set(el_, EL_PROMPT, &LineEditor::prompt_fn);
     el_set(el_, EL_EDITOR, "emacs");
@@ -198,7 +205,7 @@ class LineEditor {
     std::mbstate_t state{};
     int pending = 0;  // bytes of an incomplete multibyte character
     for (;;) {
-      pollfd fds[2] = {{fd, POLLIN, 0}, {g_sigint_pipe[0], POLLIN, 0}};
+      pollfd fds[2] = {{fd, POLLIN, 0}, {g_sigint_pipe[0].load(), POLLIN, 0}};
       if (::poll(fds, 2, -1) < 0) {
         if (errno == EINTR) continue;  // the pipe tells whether it was Ctrl-C
         return -1;

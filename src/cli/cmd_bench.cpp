@@ -128,7 +128,9 @@ int run(const Opts& o) {
     }
     par.emplace_back(n, best);
   }
-  const double par_base = par.empty() ? 0 : par.front().first == 1 ? par.front().second : 0;
+  double par_base = 0;  // one sequence's rate, when it was measured
+  for (const auto& [n, t] : par)
+    if (n == 1) par_base = t;
   const double bw = runtime::measure_read_bandwidth(be->n_threads());
   // What the planner (`hearth fit`) predicts for this run, from this machine's measured bandwidth and
   // matmul throughput: the bench is its calibration.

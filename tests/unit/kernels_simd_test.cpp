@@ -190,6 +190,18 @@ void check_type(const hk::KernelTable& fast, Type t, bool raw, uint32_t seed) {
       for (int c = 0; c < nc; ++c)
         for (int64_t r = nr; r < os; ++r) EXPECT_EQ(rows[c * os + r], -1.0f) << "dot_rows wrote past nr";
     }
+    // The AVX-512 K-quant kernels go further: the 16-row prompt tiles give vec_dot's bits too (the same
+    // exact integer sums and per-super-block float steps), so a token's logits would not change if it
+    // were evaluated as a prompt token instead of a generated one.
+    const bool k_quant = t == Type::Q2_K || t == Type::Q3_K || t == Type::Q4_K || t == Type::Q5_K ||
+                         t == Type::Q6_K || t == Type::IQ4_XS;
+    if (fast.name == "avx512" && k_quant) {
+      for (int r = 0; r < nr; ++r)
+        for (int c = 0; c < nc; ++c) {
+          const float v = k.vec_dot(n, w.data() + r * ws, x.data() + c * xs);
+          EXPECT_EQ(0, std::memcmp(&v, &out[c * os + r], sizeof(float))) << "dot_tile r=" << r << " c=" << c;
+        }
+    }
     // Exactly one preferred tile, and a 1 x 1 one.
     const int tr = std::min(k.tile_rows, nr), tc = std::min(k.tile_cols, nc);
     std::vector<float> tile(tr * tc);
@@ -379,6 +391,17 @@ TEST(KernelsSimd, ExpShiftedMatchesScalar) {
       EXPECT_NEAR(s1, s0, 1e-5f * s0);
       for (int64_t i = 0; i < n; ++i) EXPECT_NEAR(y[i], x[i], 4e-7f * x[i] + 1e-37f) << i;
       EXPECT_EQ(*std::max_element(y.begin(), y.end()), 1.0f);  // the largest argument gives e^0
+    }
+    // A masked score (-inf) gets weight 0; a NaN score (a broken model) is not hidden: the sum is NaN.
+    for (int64_t n : {5, 19}) {
+      std::vector<float> x(n, 1.0f), y(n, 1.0f);
+      x[2] = -INFINITY;
+      EXPECT_EQ(t->exp_shifted(n, x.data(), 1.0f), static_cast<float>(n - 1));
+      EXPECT_EQ(x[2], 0.0f);
+      y[n - 1] = NAN;
+      auto y0 = y;
+      EXPECT_TRUE(std::isnan(t->exp_shifted(n, y.data(), 1.0f)));
+      EXPECT_TRUE(std::isnan(scalar().exp_shifted(n, y0.data(), 1.0f)));
     }
   }
 }

@@ -203,10 +203,16 @@ class CpuBackend final : public Backend {
   void attention(const KvLayer& kv, const AttnBatch& b, const float* q, float* out) override {
     const int hd = b.head_dim;
     const int group = b.n_head / b.n_head_kv;
-    // One job: up to kQueryGroup query heads of one token that share a KV head, so each key and value
-    // is converted once for all of them (grouped-query attention).
-    constexpr int kQueryGroup = 4;
-    const int subs = (group + kQueryGroup - 1) / kQueryGroup;
+    // One job: up to 4 query heads of one token that share a KV head, so each key and value is
+    // converted once for all of them (grouped-query attention); smaller groups when that leaves too few
+    // jobs for the threads (one sequence of a model with few KV heads). Grouping never changes results.
+    const int64_t nth = pool_.size();
+    auto n_jobs = [&](int g) {
+      return static_cast<int64_t>(b.n_tokens) * b.n_head_kv * ((group + g - 1) / g);
+    };
+    int qg = std::min(4, group);
+    while (qg > 1 && n_jobs(qg) < 2 * nth) qg = (qg + 1) / 2;
+    const int subs = (group + qg - 1) / qg;
     const int64_t q_stride = static_cast<int64_t>(b.n_head) * hd;
     const int64_t jobs = static_cast<int64_t>(b.n_tokens) * b.n_head_kv * subs;
     int64_t cells = 0;
@@ -216,8 +222,8 @@ class CpuBackend final : public Backend {
       for (int64_t j = ith; j < jobs; j += nth) {
         const int64_t t = j / (static_cast<int64_t>(b.n_head_kv) * subs);
         const int hk = static_cast<int>(j / subs % b.n_head_kv);
-        const int h0 = hk * group + static_cast<int>(j % subs) * kQueryGroup;
-        const int nq = std::min(kQueryGroup, (hk + 1) * group - h0);
+        const int h0 = hk * group + static_cast<int>(j % subs) * qg;
+        const int nq = std::min(qg, (hk + 1) * group - h0);
         const float* qv = q + t * q_stride + static_cast<int64_t>(h0) * hd;
         float* o = out + t * q_stride + static_cast<int64_t>(h0) * hd;
         const int64_t c0 = b.cell_begin[t], nc = b.n_cells[t];

@@ -6,58 +6,17 @@
 
 #include "kernels/attn.h"
 
-namespace hearth::kernels {
-
-float dot_f16_f32_avx2(int64_t n, const uint16_t* k, const float* q) {
-  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16) {
-    __m256 k0 = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(k + i)));
-    __m256 k1 = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(k + i + 8)));
-    acc0 = _mm256_fmadd_ps(k0, _mm256_loadu_ps(q + i), acc0);
-    acc1 = _mm256_fmadd_ps(k1, _mm256_loadu_ps(q + i + 8), acc1);
-  }
-  for (; i + 8 <= n; i += 8) {
-    __m256 k0 = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(k + i)));
-    acc0 = _mm256_fmadd_ps(k0, _mm256_loadu_ps(q + i), acc0);
-  }
-  acc0 = _mm256_add_ps(acc0, acc1);
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(acc0), _mm256_extractf128_ps(acc0, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  float r = _mm_cvtss_f32(s);
-  if (i < n) r += dot_f16_f32_scalar(n - i, k + i, q + i);
-  return r;
-}
-
-void axpy_f16_f32_avx2(int64_t n, float a, const uint16_t* v, float* y) {
-  const __m256 va = _mm256_set1_ps(a);
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    __m256 x = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(v + i)));
-    _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, x, _mm256_loadu_ps(y + i)));
-  }
-  if (i < n) axpy_f16_f32_scalar(n - i, a, v + i, y + i);
-}
-
-}  // namespace hearth::kernels
-
 // Group helpers: up to 4 query heads share each converted key / value chunk. Per head and cell the
-// operations are those of dot_f16_f32_avx2 / axpy_f16_f32_avx2 above, in the same order.
+// operations are the same, in the same order, whatever the group: a dot product accumulates 16-element
+// steps in two 8-lane halves (then one 8-element step in the first), adds the halves and reduces
+// pairwise; a mix adds each cell's weighted row in order. The scalar reference finishes a head_dim
+// that is not a multiple of 8.
 namespace hearth::kernels {
 
 namespace {
 
 inline __m256 cvt8(const uint16_t* p) {
   return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
-}
-
-// Cache rows of one head are a whole KV row apart (often 1 KiB or more: a stride the hardware prefetcher
-// loses at page boundaries), so each loop over cells fetches its rows this many cells ahead.
-constexpr int64_t kAheadCells = 8;
-inline void prefetch_row(const uint16_t* p, int64_t hd) {
-  const char* b = reinterpret_cast<const char*>(p);
-  for (int64_t off = 0; off < hd * 2; off += 64) _mm_prefetch(b + off, _MM_HINT_T0);
 }
 
 inline float reduce8(__m256 acc) {
@@ -72,7 +31,6 @@ void scores_nq(int64_t hd, int64_t n, const uint16_t* k, int64_t ks, const float
                int64_t ss) {
   for (int64_t c = 0; c < n; ++c) {
     const uint16_t* kc = k + c * ks;
-    if (c + kAheadCells < n) prefetch_row(kc + kAheadCells * ks, hd);
     __m256 a0[NQ], a1[NQ];
     for (int j = 0; j < NQ; ++j) a0[j] = a1[j] = _mm256_setzero_ps();
     int64_t i = 0;
@@ -106,7 +64,6 @@ void mix_nq(int64_t hd, int64_t n, const uint16_t* v, int64_t vs, const float* w
       a1[j] = _mm256_loadu_ps(o + j * os + i + 8);
     }
     for (int64_t c = 0; c < n; ++c) {
-      if (i == 0 && c + kAheadCells < n) prefetch_row(v + (c + kAheadCells) * vs, hd);
       const __m256 x0 = cvt8(v + c * vs + i), x1 = cvt8(v + c * vs + i + 8);
       for (int j = 0; j < NQ; ++j) {
         const __m256 a = _mm256_set1_ps(w[j * ws + c]);
@@ -163,7 +120,7 @@ namespace {
 inline __m256 exp_nonpos(__m256 x) {
   const __m256 lo = _mm256_set1_ps(-87.0f);
   const __m256 under = _mm256_cmp_ps(x, lo, _CMP_LT_OQ);
-  x = _mm256_max_ps(x, lo);
+  x = _mm256_max_ps(lo, x);  // a NaN argument stays NaN (max returns its second operand then)
   const __m256 k = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   __m256 r = _mm256_fnmadd_ps(k, _mm256_set1_ps(0.693359375f), x);  // ln 2 in two parts

@@ -1,7 +1,8 @@
 // AVX-512 VNNI dot products of the 256-element super-block types (Q2_K..Q6_K, IQ4_XS) with Q8_K
 // activations. Each weight super-block is decoded once into unsigned bytes (four 64-byte chunks) and
 // 16-bit group scales, then reused for every activation row of the tile:
-//   sum_g scale_g * dot(u_g, x_g)  via vpmaddubsw + vpdpwssd (exact in 32 bits),
+//   sum_g scale_g * dot(u_g, x_g)  via vpdpbusd (4 products per dword), vpackssdw (two chunks to 16
+//   bits) and vpdpwssd with the scales (exact in 32 bits; IQ4_XS: vpdpbusd and vpmulld),
 // with offsets (Q3_K: -4, Q6_K: -32, IQ4_XS: -128) folded in through the activation's 16-group sums
 // (bsums), and the min terms of Q2_K / Q4_K / Q5_K as sum_g m_g * bsum_g scaled by dmin.
 #include "kernels/x86/avx512/avx512.h"
