@@ -26,6 +26,8 @@ import tempfile
 import threading
 import time
 
+from e2e_server import free_port  # noqa: E402 (the shared helper module next to this file)
+
 HEARTH = os.environ["HEARTH"]
 FIX = os.environ["HEARTH_FIXTURES"]
 MODELS = {
@@ -50,14 +52,6 @@ def log(msg):
 def check(cond, msg):
     if not cond:
         raise AssertionError(msg)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 def short(b, n=160):

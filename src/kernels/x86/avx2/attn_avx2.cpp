@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 
 #include "kernels/attn.h"
 
@@ -94,22 +95,33 @@ void mix_nq(int64_t hd, int64_t n, const uint16_t* v, int64_t vs, const float* w
 
 }  // namespace
 
+namespace {
+
+// Calls f(std::integral_constant<int, G>, j) for the heads j..j+G-1 of nq, in groups of 4 and one
+// smaller group.
+template <class F>
+inline void in_groups(int nq, F&& f) {
+  int j = 0;
+  for (; j + 4 <= nq; j += 4) f(std::integral_constant<int, 4>{}, j);
+  if (nq - j == 3) f(std::integral_constant<int, 3>{}, j);
+  if (nq - j == 2) f(std::integral_constant<int, 2>{}, j);
+  if (nq - j == 1) f(std::integral_constant<int, 1>{}, j);
+}
+
+}  // namespace
+
 void attn_scores_f16_avx2(int64_t hd, int64_t n, const uint16_t* k, int64_t k_stride, const float* q, int nq,
                           int64_t q_stride, float* s, int64_t s_stride) {
-  for (; nq >= 4; nq -= 4, q += 4 * q_stride, s += 4 * s_stride)
-    scores_nq<4>(hd, n, k, k_stride, q, q_stride, s, s_stride);
-  if (nq == 3) scores_nq<3>(hd, n, k, k_stride, q, q_stride, s, s_stride);
-  if (nq == 2) scores_nq<2>(hd, n, k, k_stride, q, q_stride, s, s_stride);
-  if (nq == 1) scores_nq<1>(hd, n, k, k_stride, q, q_stride, s, s_stride);
+  in_groups(nq, [&](auto g, int j) {
+    scores_nq<decltype(g)::value>(hd, n, k, k_stride, q + j * q_stride, q_stride, s + j * s_stride, s_stride);
+  });
 }
 
 void attn_mix_f16_avx2(int64_t hd, int64_t n, const uint16_t* v, int64_t v_stride, const float* w, int nq,
                        int64_t w_stride, float* o, int64_t o_stride) {
-  for (; nq >= 4; nq -= 4, w += 4 * w_stride, o += 4 * o_stride)
-    mix_nq<4>(hd, n, v, v_stride, w, w_stride, o, o_stride);
-  if (nq == 3) mix_nq<3>(hd, n, v, v_stride, w, w_stride, o, o_stride);
-  if (nq == 2) mix_nq<2>(hd, n, v, v_stride, w, w_stride, o, o_stride);
-  if (nq == 1) mix_nq<1>(hd, n, v, v_stride, w, w_stride, o, o_stride);
+  in_groups(nq, [&](auto g, int j) {
+    mix_nq<decltype(g)::value>(hd, n, v, v_stride, w + j * w_stride, w_stride, o + j * o_stride, o_stride);
+  });
 }
 
 namespace {

@@ -182,14 +182,6 @@ inline __m512i hsum_n_i32(const __m512i (&v)[16]) {
   }
 }
 
-// Index vectors for vpermw: chunk k (64 elements) of a 256-element super-block takes the scales of its
-// four 16-element groups 4k..4k+3, each repeated over the 8 16-bit lanes maddubs gives for 16 elements.
-inline __m512i group_index(int k) {
-  const __m512i base = _mm512_set_epi16(3, 3, 3, 3, 3, 3, 3, 3, 2, 2, 2, 2, 2, 2, 2, 2, 1, 1, 1, 1, 1, 1, 1,
-                                        1, 0, 0, 0, 0, 0, 0, 0, 0);
-  return _mm512_add_epi16(base, _mm512_set1_epi16(static_cast<int16_t>(4 * k)));
-}
-
 // Columns [0, cc) of one row group with NC = TC, TC / 2, ..., 1 column kernels.
 using tiles::rows_driver;
 using tiles::tile_cols;
