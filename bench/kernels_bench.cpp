@@ -145,6 +145,27 @@ void bench_dec(benchmark::State& state, const hk::KernelTable* table, Type t, in
                                                 benchmark::Counter::kIsRate);
 }
 
+// The same with packed weights (kernels.h dot_packed), where the table has them: "pk/<table>/<type>/<cols>".
+void bench_packed(benchmark::State& state, const hk::KernelTable* table, Type t, int cols) {
+  const hk::TypeKernels& k = table->types[static_cast<uint32_t>(t)];
+  const int64_t rows = std::getenv("HEARTH_BENCH_BIG") ? 4 * kK : kK;
+  const auto w = make_weights(t, rows);
+  const auto x = make_acts(k, cols);
+  const uint64_t rs = ht::row_size(t, kK), xs = ht::row_size(k.act_type, kK);
+  const uint64_t gs = hk::packed_group_bytes(t, kK);
+  Buffer packed(gs * static_cast<uint64_t>(rows / hk::kPackRows));
+  for (int64_t g = 0; g < rows / hk::kPackRows; ++g)
+    hk::pack_group(t, kK, w->p + g * hk::kPackRows * rs, rs, packed.p + g * gs);
+  std::vector<float> out(static_cast<size_t>(rows * cols));
+  for (auto _ : state) {
+    k.dot_packed(kK, static_cast<int>(rows), cols, packed.p, gs, x->p, xs, out.data(), rows);
+    benchmark::DoNotOptimize(out.data());
+    benchmark::ClobberMemory();
+  }
+  state.counters["rows/s"] = benchmark::Counter(static_cast<double>(cols) * static_cast<double>(state.iterations()),
+                                                benchmark::Counter::kIsRate);
+}
+
 void bench_quant(benchmark::State& state, const hk::KernelTable* table, Type user) {
   const hk::TypeKernels& k = table->types[static_cast<uint32_t>(user)];
   const auto f = gaussian(kK, 3);
@@ -183,6 +204,13 @@ int register_all() {
                                        cols)
               ->Unit(benchmark::kMillisecond)
               ->ComputeStatistics("min", min_of);
+        if (table->types[static_cast<uint32_t>(t)].dot_packed) {
+          for (int cols : {1, 2, 4, 8})
+            benchmark::RegisterBenchmark(("pk/" + suffix + "/" + std::to_string(cols)).c_str(), bench_packed, table,
+                                         t, cols)
+                ->Unit(benchmark::kMillisecond)
+                ->ComputeStatistics("min", min_of);
+        }
       }
       // The scalar reference is far too slow for 0.5 G multiply-adds per iteration.
       if (!scalar)

@@ -76,6 +76,14 @@ class Backend {
   // -1: a single row uses the one-row kernel, several rows the batched one.
   virtual void matmul(const WeightView& w, const float* x, int64_t n, float* y, const float* bias = nullptr,
                       int64_t n_rowwise = -1) = 0;
+  // Readies a weight for repeated matmuls: the CPU backend repacks the types its kernels read faster
+  // interleaved (kernels.h pack_group) into memory of its own. True when it did: matmul no longer reads
+  // w.data, so the caller may let those pages go. Call before the weight's first matmul, never
+  // concurrently with matmuls.
+  virtual bool prepare(const WeightView& w) {
+    (void)w;
+    return false;
+  }
   // Rotate n_tokens rows of n_heads heads of head_dim (row stride n_heads*head_dim) in place.
   virtual void rope(float* x, int64_t n_tokens, int n_heads, int head_dim, const int32_t* pos, const RopeParams& p) = 0;
   // Store n_tokens rows of k and v (each kv_dim floats) into cache cells cells[t].

@@ -22,6 +22,9 @@ class MappedFile {
   // Hint the kernel about access patterns (best effort).
   void advise_sequential() const;
   void advise_willneed() const;
+  // Drop this process's mapping of the whole pages inside [p, p + n) (the file's data stays in the
+  // page cache; a later read maps it again). No-op for ranges outside the mapping.
+  void advise_dontneed(const void* p, uint64_t n) const;
 
  private:
   void reset();

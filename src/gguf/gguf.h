@@ -139,6 +139,9 @@ class File {
 
   const std::vector<TensorInfo>& tensors() const { return tensors_; }
   const TensorInfo* find_tensor(std::string_view name) const;
+  // The tensor data in [p, p + n) will not be read for a while (e.g. a backend keeps its own copy):
+  // drop the mapped pages (reads map them again from the page cache).
+  void release(const void* p, uint64_t n) const;
 
  private:
   File() = default;

@@ -411,4 +411,8 @@ const TensorInfo* File::find_tensor(std::string_view name) const {
   return it == tensor_index_.end() ? nullptr : &tensors_[it->second];
 }
 
+void File::release(const void* p, uint64_t n) const {
+  for (const auto& m : maps_) m.advise_dontneed(p, n);
+}
+
 }  // namespace hearth::gguf

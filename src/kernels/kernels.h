@@ -31,7 +31,22 @@ struct TypeKernels {
   // products share each weight row, and results do not depend on the batch). Null: loop vec_dot.
   DotTileFn dot_rows = nullptr;
   int tile_rows = 1, tile_cols = 1;             // preferred tile shape of dot_tile
+  // Packed weights (see pack_group): rows in groups of kPackRows, interleaved so that one vector load
+  // holds the same 4 bytes of every row of the group. dot_packed takes w = the first group, w_stride =
+  // packed_group_bytes(type, n), nr a multiple of kPackRows; every output is bit-identical to vec_dot's
+  // on the original rows, whatever nc. Null: the type has no packed kernel in this table.
+  DotTileFn dot_packed = nullptr;
 };
+
+// Rows per packed group.
+constexpr int kPackRows = 16;
+// Bytes of one packed group of kPackRows rows of n elements of type t: per block (of the type's block
+// size), the block's bytes rounded up to whole dwords, times kPackRows.
+uint64_t packed_group_bytes(tensor::Type t, int64_t n);
+// Packs kPackRows rows (row r at w + r * w_stride, n elements of type t) into dst
+// (packed_group_bytes(t, n) bytes): for block i and dword k of the block, dst[(i * D + k) * 4 * kPackRows
+// + 4 * r] holds that dword of row r (D dwords per block; the bytes past a block's end are zero).
+void pack_group(tensor::Type t, int64_t n, const void* w, uint64_t w_stride, void* dst);
 
 struct KernelTable {
   std::string name;  // "scalar", "avx2", "avx512", "neon"

@@ -27,6 +27,7 @@ Context::Context(const Model& m, backend::Backend& b, const ContextParams& p) : 
   seq_len_.assign(p.n_seq, 0);
   const int64_t nb = p.n_batch;
   for (const auto& [b, width] : buffer_widths(hp)) (buf.*b).resize(nb * width);
+  m.prepare(b);  // the backend's own weight layouts (idempotent per backend)
 }
 
 std::vector<std::pair<std::vector<float> Context::Buffers::*, int64_t>> Context::buffer_widths(const HParams& hp) {

@@ -186,6 +186,19 @@ void Model::bind() {
   }
 }
 
+void Model::prepare(backend::Backend& be) const {
+  auto one = [&](const backend::WeightView& w) {
+    if (w && be.prepare(w)) file_->release(w.data, static_cast<uint64_t>(w.rows) * w.row_bytes);
+  };
+  for (const auto& L : layers)
+    for (const auto* w : {&L.wq, &L.wk, &L.wv, &L.wo, &L.gate, &L.up, &L.down}) one(*w);
+  // A tied output matrix is also the embedding table, read by rows: its pages stay.
+  if (output.data != tok_embd.data)
+    one(output);
+  else
+    be.prepare(output);
+}
+
 uint64_t Model::weight_bytes() const {
   uint64_t s = 0;
   for (auto& t : file_->tensors()) s += t.nbytes;

@@ -58,6 +58,10 @@ class Model {
   // Build from an already opened file.
   static std::unique_ptr<Model> from_file(std::unique_ptr<gguf::File> f);
 
+  // Hands every matrix weight to the backend's prepare (repacking for its kernels) and lets the file
+  // pages of those it copied go. Once per backend, before the first forward pass with it.
+  void prepare(backend::Backend& be) const;
+
   const HParams& hparams() const { return hp_; }
   const ArchInfo& arch() const { return *arch_; }
   const gguf::File& file() const { return *file_; }

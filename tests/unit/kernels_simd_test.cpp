@@ -202,6 +202,26 @@ void check_type(const hk::KernelTable& fast, Type t, bool raw, uint32_t seed) {
           EXPECT_EQ(0, std::memcmp(&v, &out[c * os + r], sizeof(float))) << "dot_tile r=" << r << " c=" << c;
         }
     }
+    // Packed weights (whole 16-row groups): every output has vec_dot's bits, for any number of columns.
+    if (k.dot_packed) {
+      const int groups = nr / hk::kPackRows, pr = groups * hk::kPackRows;
+      const uint64_t gs = hk::packed_group_bytes(t, n);
+      std::vector<uint8_t> packed(gs * groups, 0xAB);
+      for (int g = 0; g < groups; ++g)
+        hk::pack_group(t, n, w.data() + g * hk::kPackRows * ws, ws, packed.data() + g * gs);
+      for (int cols : {1, 2, 3, 4, 8, nc}) {
+        std::vector<float> got(os * cols, -1.0f);
+        k.dot_packed(n, pr, cols, packed.data(), gs, x.data(), xs, got.data(), os);
+        for (int r = 0; r < pr; ++r)
+          for (int c = 0; c < cols; ++c) {
+            const float v = k.vec_dot(n, w.data() + r * ws, x.data() + c * xs);
+            EXPECT_EQ(0, std::memcmp(&v, &got[c * os + r], sizeof(float)))
+                << "dot_packed cols=" << cols << " r=" << r << " c=" << c << ": " << got[c * os + r] << " vs " << v;
+          }
+        for (int c = 0; c < cols; ++c)
+          for (int64_t r = pr; r < os; ++r) EXPECT_EQ(got[c * os + r], -1.0f) << "dot_packed wrote past nr";
+      }
+    }
     // Exactly one preferred tile, and a 1 x 1 one.
     const int tr = std::min(k.tile_rows, nr), tc = std::min(k.tile_cols, nc);
     std::vector<float> tile(tr * tc);

@@ -1,12 +1,18 @@
 // The CPU backend: the ops of backend.h on the persistent thread pool with the active kernel table.
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "backend/backend.h"
 #include "base/error.h"
 #include "base/fp16.h"
+#include "base/log.h"
 #include "base/thread_pool.h"
 #include "kernels/kernels.h"
 
@@ -17,12 +23,69 @@ namespace {
 // Below this many multiply-adds an op runs on the calling thread alone.
 constexpr int64_t kMinParallelWork = 1 << 18;
 
+// A weight repacked for the kernels (kernels.h pack_group), in anonymous memory of its own.
+class Packed {
+ public:
+  Packed(size_t size, uint64_t group_bytes, int64_t rows, int64_t cols)
+      : size_(size), group_bytes_(group_bytes), rows_(rows), cols_(cols) {
+    void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return;
+    ::madvise(p, size, MADV_HUGEPAGE);  // best effort: fewer TLB misses on the weight stream
+    mem_ = static_cast<uint8_t*>(p);
+  }
+  ~Packed() {
+    if (mem_) ::munmap(mem_, size_);
+  }
+  Packed(Packed&& o) noexcept
+      : mem_(std::exchange(o.mem_, nullptr)), size_(o.size_), group_bytes_(o.group_bytes_), rows_(o.rows_),
+        cols_(o.cols_) {}
+  Packed(const Packed&) = delete;
+  Packed& operator=(const Packed&) = delete;
+  Packed& operator=(Packed&&) = delete;
+
+  uint8_t* data() const { return mem_; }
+  uint64_t group_bytes() const { return group_bytes_; }
+  bool fits(const WeightView& w) const { return w.rows == rows_ && w.cols == cols_; }
+
+ private:
+  uint8_t* mem_ = nullptr;
+  size_t size_;
+  uint64_t group_bytes_;
+  int64_t rows_, cols_;
+};
+
 class CpuBackend final : public Backend {
  public:
   explicit CpuBackend(int n_threads)
       : pool_(n_threads > 0 ? n_threads : physical_cores()), k_(kernels::active()), scratch_(pool_.size()) {}
 
   const char* name() const override { return "cpu"; }
+
+  bool prepare(const WeightView& w) override {
+    static const bool off = std::getenv("HEARTH_NO_PACK") != nullptr;  // for comparisons
+    const auto& tk = k_.types[static_cast<uint32_t>(w.type)];
+    const auto& ti = tensor::type_info(w.type);
+    if (off || !w || !tk.dot_packed || w.rows <= 0 || w.rows % kernels::kPackRows != 0 || w.cols <= 0 ||
+        w.cols % ti.block_size != 0)
+      return false;
+    if (auto it = packed_.find(w.data); it != packed_.end()) return it->second.fits(w);
+    const uint64_t gs = kernels::packed_group_bytes(w.type, w.cols);
+    const int64_t groups = w.rows / kernels::kPackRows;
+    Packed p(gs * static_cast<uint64_t>(groups), gs, w.rows, w.cols);
+    if (!p.data()) {
+      log::warn("not enough memory to repack a {} x {} {} weight; using it as stored", w.rows, w.cols,
+                tensor::type_name(w.type));
+      return false;
+    }
+    auto pack = [&](int64_t b, int64_t e) {
+      for (int64_t g = b; g < e; ++g)
+        kernels::pack_group(w.type, w.cols, w.data + g * kernels::kPackRows * w.row_bytes, w.row_bytes,
+                            p.data() + g * gs);
+    };
+    pool_.parallel_for(groups, pack);
+    packed_.emplace(w.data, std::move(p));
+    return true;
+  }
   int n_threads() const override { return pool_.size(); }
 
   void get_rows(const WeightView& w, const int32_t* ids, int n, float* out) override {
@@ -78,9 +141,34 @@ class CpuBackend final : public Backend {
       act = dst;
     }
     // 2. Output rows split across threads; the rows of x after the first n1 go through cache-sized
-    // column blocks of the tiled kernel (types without one use the one-row kernel for all).
+    // column blocks of the tiled kernel (types without one use the one-row kernel for all). Packed
+    // weights: one kernel for every column, bit-identical to the one-row kernel (n_rowwise moot).
+    const Packed* pk = nullptr;
+    if (!packed_.empty()) {
+      if (auto it = packed_.find(w.data); it != packed_.end() && it->second.fits(w)) pk = &it->second;
+    }
     const int64_t n1 = !tk.dot_tile ? n : n_rowwise < 0 ? (n == 1 ? 1 : 0) : std::min(n, n_rowwise);
+    auto packed_rows = [&](int64_t r0, int64_t r1) {  // r0, r1: multiples of kPackRows
+      constexpr int64_t kColBlock = 64, kRowBlock = 64;
+      const uint64_t gs = pk->group_bytes();
+      for (int64_t cb = 0; cb < n; cb += kColBlock) {
+        const int nc = static_cast<int>(std::min(n, cb + kColBlock) - cb);
+        for (int64_t rb = r0; rb < r1; rb += kRowBlock) {
+          const int nr = static_cast<int>(std::min(r1, rb + kRowBlock) - rb);
+          tk.dot_packed(K, nr, nc, pk->data() + rb / kernels::kPackRows * gs, gs, act + cb * act_row, act_row,
+                        y + cb * N + rb, N);
+        }
+      }
+    };
     auto rows = [&](int64_t r0, int64_t r1) {
+      if (pk) {
+        packed_rows(r0, r1);
+        if (bias) {
+          for (int64_t c = 0; c < n; ++c)
+            for (int64_t r = r0; r < r1; ++r) y[c * N + r] += bias[r];
+        }
+        return;
+      }
       // One-row arithmetic: a weight row meets every such activation row while it is in L1.
       if (n1 == 1 || (n1 > 1 && !tk.dot_rows)) {
         for (int64_t r = r0; r < r1; ++r)
@@ -120,7 +208,7 @@ class CpuBackend final : public Backend {
     };
     // Contiguous row ranges, one per thread: each thread streams one long run of weights (smaller chunks
     // handed out dynamically measured 10-20% slower, the prefetchers restarting at every chunk).
-    const int tr = tk.dot_tile ? tk.tile_rows : 1;
+    const int tr = pk ? kernels::kPackRows : tk.dot_tile ? tk.tile_rows : 1;
     auto work = [&](int ith, int nth) {
       const int64_t n_tiles = (N + tr - 1) / tr;
       const int64_t per = (n_tiles + nth - 1) / nth;
@@ -269,6 +357,7 @@ class CpuBackend final : public Backend {
   const kernels::KernelTable& k_;
   std::vector<std::vector<float>> scratch_;
   std::vector<uint8_t> act_buf_;
+  std::unordered_map<const uint8_t*, Packed> packed_;  // by the original weight's data
   std::vector<float> cs_;
 };
 

@@ -44,6 +44,14 @@ HEARTH_AVX512_ROWS4(q6_k)
 HEARTH_AVX512_ROWS4(iq4_xs)
 #undef HEARTH_AVX512_ROWS4
 
+// Packed-weight kernels (kernels.h dot_packed).
+void dot_packed_q4_k(int64_t n, int nr, int nc, const void* w, uint64_t ws, const void* x, uint64_t xs,
+                     float* out, int64_t os);
+void dot_packed_q5_k(int64_t n, int nr, int nc, const void* w, uint64_t ws, const void* x, uint64_t xs,
+                     float* out, int64_t os);
+void dot_packed_iq4_xs(int64_t n, int nr, int nc, const void* w, uint64_t ws, const void* x, uint64_t xs,
+                       float* out, int64_t os);
+
 void from_float_q8_0(const float* x, void* y, int64_t n);
 void from_float_q8_1(const float* x, void* y, int64_t n);
 void from_float_q8_k(const float* x, void* y, int64_t n);

@@ -29,11 +29,54 @@ struct Scales16 {
   __m512 d, dmin;
 };
 
-// 32 bytes at p of 16 rows: z[k] = dword k (k < 8) of every row.
-inline void rows16x32(const uint8_t* p, uint64_t ws, __m512i (&z)[8]) {
+// Where a 16-row kernel reads super-block i of its rows (lane r = row r of every vector).
+// RowSrc: the rows as stored, ws bytes apart: loaded per row and transposed in registers.
+struct RowSrc {
+  const uint8_t* wb;
+  uint64_t ws;
+  __m512i rows;  // row_offsets(ws), for the gathers
+  template <class W>
+  static RowSrc at(const uint8_t* w, uint64_t ws, __m512i rows, int64_t i) {
+    return {w + i * sizeof(W), ws, rows};
+  }
+  template <class W>
+  static void prefetch(const uint8_t*, int64_t) {}
+  // 16 bytes at block offset off: z[k] = dword k.
+  void r16(size_t off, __m512i (&z)[4]) const { rows16x16(wb + off, ws, z); }
+  __m512i dword(size_t off) const { return _mm512_i32gather_epi32(rows, wb + off, 1); }
+  // The fp16 at off, read as the high half of the dword before it (except at the block start) so that
+  // no read passes the end of the block, and of the tensor.
+  __m512 half(size_t off) const { return off == 0 ? gathered_lo(dword(0)) : gathered_hi(dword(off - 2)); }
+};
+// PackedSrc: the packed layout of kernels.h (pack_group): dword k of the block's 16 rows at p + 64k.
+struct PackedSrc {
+  const uint8_t* p;
+  template <class W>
+  static PackedSrc at(const uint8_t* w, uint64_t /*ws*/, __m512i /*rows*/, int64_t i) {
+    return {w + i * kBlockBytes<W>};
+  }
+  template <class W>
+  static constexpr uint64_t kBlockBytes = (sizeof(W) + 3) / 4 * 4 * 16;
+  // One stream, but the hardware prefetcher alone leaves it waiting on memory: fetch kAhead blocks ahead.
+  static constexpr int kAhead = 4;
+  template <class W>
+  static void prefetch(const uint8_t* w, int64_t i) {
+    const uint8_t* p = w + (i + kAhead) * kBlockBytes<W>;
+    for (uint64_t b = 0; b < kBlockBytes<W>; b += 64) _mm_prefetch(reinterpret_cast<const char*>(p + b), _MM_HINT_T0);
+  }
+  __m512i dword(size_t off) const { return load512(p + 16 * off); }  // off: a multiple of 4
+  void r16(size_t off, __m512i (&z)[4]) const {
+    for (int k = 0; k < 4; ++k) z[k] = dword(off + 4 * k);
+  }
+  __m512 half(size_t off) const { return off % 4 == 0 ? gathered_lo(dword(off)) : gathered_hi(dword(off - 2)); }
+};
+
+// 32 bytes at off of 16 rows: z[k] = dword k (k < 8).
+template <class Src>
+inline void rows32(const Src& s, size_t off, __m512i (&z)[8]) {
   __m512i a[4], b[4];
-  rows16x16(p, ws, a);
-  rows16x16(p + 16, ws, b);
+  s.r16(off, a);
+  s.r16(off + 16, b);
   for (int k = 0; k < 4; ++k) {
     z[k] = a[k];
     z[k + 4] = b[k];
@@ -57,10 +100,10 @@ inline __m512i bits(__m512i v, int shift, int mask, int to) {
 }
 
 // Q4_K / Q5_K scales and mins (6 bits each, 8 sub-blocks) of 16 rows.
-template <class W>
-inline void k4_scales16(const uint8_t* wb, uint64_t ws, __m512i rows, Scales16& s) {
+template <class W, class Src>
+inline void k4_scales16(const Src& src, Scales16& s) {
   __m512i z[4];
-  rows16x16(wb + offsetof(W, scales), ws, z);  // bytes 4..19 of the block: 12 scale bytes + 4 qs bytes
+  src.r16(offsetof(W, scales), z);  // bytes 4..19 of the block: 12 scale bytes + 4 qs bytes
   const __m512i m6 = set8(0x3f), m4 = set8(0x0f);
   const __m512i sc_lo = _mm512_and_si512(z[0], m6);
   const __m512i sc_hi = _mm512_or_si512(_mm512_and_si512(z[2], m4), bits(z[0], 6, 3, 4));
@@ -71,7 +114,7 @@ inline void k4_scales16(const uint8_t* wb, uint64_t ws, __m512i rows, Scales16& 
     const __m512i m = byte_of(j < 4 ? mn_lo : mn_hi, j % 4);
     s.cp[j] = pair16(m, m);
   }
-  const __m512i g = _mm512_i32gather_epi32(rows, wb + offsetof(W, d), 1);  // d | dmin << 16
+  const __m512i g = src.dword(offsetof(W, d));  // d | dmin << 16
   s.d = gathered_lo(g);
   s.dmin = gathered_hi(g);
 }
@@ -79,22 +122,24 @@ inline void k4_scales16(const uint8_t* wb, uint64_t ws, __m512i rows, Scales16& 
 struct Q2_KT {
   using W = BlockQ2_K;
   static constexpr bool kGroup16 = true, kMin = true;
-  static void scales(const uint8_t* wb, uint64_t ws, __m512i rows, Scales16& s) {
+  template <class Src>
+  static void scales(const Src& src, Scales16& s) {
     __m512i z[4];
-    rows16x16(wb + offsetof(W, scales), ws, z);
+    src.r16(offsetof(W, scales), z);
     for (int g = 0; g < 16; ++g) s.sc[g] = _mm512_and_si512(byte_of(z[g / 4], g % 4), set32(0x0F));
     for (int p = 0; p < 8; ++p) {
       s.cp[p] = pair16(_mm512_srli_epi32(byte_of(z[p / 2], 2 * (p % 2)), 4),
                        _mm512_srli_epi32(byte_of(z[p / 2], 2 * (p % 2) + 1), 4));
     }
-    const __m512i g = _mm512_i32gather_epi32(rows, wb + offsetof(W, d), 1);
+    const __m512i g = src.dword(offsetof(W, d));
     s.d = gathered_lo(g);
     s.dmin = gathered_hi(g);
   }
   // Pair p: sub-blocks 2p, 2p + 1 = bits 2q of qs[32n + l], n = p / 2, q = 2 (p % 2) + 0 / 1.
-  static void pair(const uint8_t* wb, uint64_t ws, int p, __m512i (&ta)[8], __m512i (&tb)[8]) {
+  template <class Src>
+  static void pair(const Src& src, int p, __m512i (&ta)[8], __m512i (&tb)[8]) {
     __m512i z[8];
-    rows16x32(wb + offsetof(W, qs) + 32 * (p / 2), ws, z);
+    rows32(src, offsetof(W, qs) + 32 * (p / 2), z);
     const int q = 2 * (p % 2);
     for (int k = 0; k < 8; ++k) {
       ta[k] = bits(z[k], 2 * q, 3, 0);
@@ -106,11 +151,11 @@ struct Q2_KT {
 struct Q3_KT {
   using W = BlockQ3_K;
   static constexpr bool kGroup16 = true, kMin = false;
-  static void scales(const uint8_t* wb, uint64_t /*ws*/, __m512i rows, Scales16& s) {
-    // Gathers, not 16-byte loads: the scales end 2 bytes before the block does.
-    const uint8_t* p = wb + offsetof(W, scales);
-    const __m512i a0 = _mm512_i32gather_epi32(rows, p, 1), a1 = _mm512_i32gather_epi32(rows, p + 4, 1);
-    const __m512i t = _mm512_i32gather_epi32(rows, p + 8, 1);
+  template <class Src>
+  static void scales(const Src& src, Scales16& s) {
+    // Dwords, not 16 bytes: the scales end 2 bytes before the block does.
+    constexpr size_t p = offsetof(W, scales);
+    const __m512i a0 = src.dword(p), a1 = src.dword(p + 4), t = src.dword(p + 8);
     const __m512i m4 = set8(0x0f);
     __m512i v[4];
     v[0] = _mm512_or_si512(_mm512_and_si512(a0, m4), bits(t, 0, 3, 4));
@@ -122,13 +167,14 @@ struct Q3_KT {
       s.cp[p2] = pair16(_mm512_mullo_epi32(s.sc[2 * p2], set32(-4)),
                         _mm512_mullo_epi32(s.sc[2 * p2 + 1], set32(-4)));
     }
-    s.d = gathered_hi(_mm512_i32gather_epi32(rows, wb + offsetof(W, d) - 2, 1));
+    s.d = src.half(offsetof(W, d));
     s.dmin = _mm512_setzero_ps();
   }
-  static void pair(const uint8_t* wb, uint64_t ws, int p, __m512i (&ta)[8], __m512i (&tb)[8]) {
+  template <class Src>
+  static void pair(const Src& src, int p, __m512i (&ta)[8], __m512i (&tb)[8]) {
     __m512i z[8], h[8];
-    rows16x32(wb + offsetof(W, qs) + 32 * (p / 2), ws, z);
-    rows16x32(wb + offsetof(W, hmask), ws, h);
+    rows32(src, offsetof(W, qs) + 32 * (p / 2), z);
+    rows32(src, offsetof(W, hmask), h);
     const int q = 2 * (p % 2), j = 2 * p;  // sub-block j uses hmask bit j
     for (int k = 0; k < 8; ++k) {
       ta[k] = _mm512_or_si512(bits(z[k], 2 * q, 3, 0), bits(h[k], j, 1, 2));
@@ -140,12 +186,14 @@ struct Q3_KT {
 struct Q4_KT {
   using W = BlockQ4_K;
   static constexpr bool kGroup16 = false, kMin = true;
-  static void scales(const uint8_t* wb, uint64_t ws, __m512i rows, Scales16& s) {
-    k4_scales16<W>(wb, ws, rows, s);
+  template <class Src>
+  static void scales(const Src& src, Scales16& s) {
+    k4_scales16<W>(src, s);
   }
-  static void pair(const uint8_t* wb, uint64_t ws, int p, __m512i (&ta)[8], __m512i (&tb)[8]) {
+  template <class Src>
+  static void pair(const Src& src, int p, __m512i (&ta)[8], __m512i (&tb)[8]) {
     __m512i z[8];
-    rows16x32(wb + offsetof(W, qs) + 32 * p, ws, z);
+    rows32(src, offsetof(W, qs) + 32 * p, z);
     for (int k = 0; k < 8; ++k) {
       ta[k] = _mm512_and_si512(z[k], set8(0x0F));
       tb[k] = bits(z[k], 4, 0x0F, 0);
@@ -156,13 +204,15 @@ struct Q4_KT {
 struct Q5_KT {
   using W = BlockQ5_K;
   static constexpr bool kGroup16 = false, kMin = true;
-  static void scales(const uint8_t* wb, uint64_t ws, __m512i rows, Scales16& s) {
-    k4_scales16<W>(wb, ws, rows, s);
+  template <class Src>
+  static void scales(const Src& src, Scales16& s) {
+    k4_scales16<W>(src, s);
   }
-  static void pair(const uint8_t* wb, uint64_t ws, int p, __m512i (&ta)[8], __m512i (&tb)[8]) {
+  template <class Src>
+  static void pair(const Src& src, int p, __m512i (&ta)[8], __m512i (&tb)[8]) {
     __m512i z[8], h[8];
-    rows16x32(wb + offsetof(W, qs) + 32 * p, ws, z);
-    rows16x32(wb + offsetof(W, qh), ws, h);
+    rows32(src, offsetof(W, qs) + 32 * p, z);
+    rows32(src, offsetof(W, qh), h);
     for (int k = 0; k < 8; ++k) {
       ta[k] = _mm512_or_si512(_mm512_and_si512(z[k], set8(0x0F)), bits(h[k], 2 * p, 1, 4));
       tb[k] = _mm512_or_si512(bits(z[k], 4, 0x0F, 0), bits(h[k], 2 * p + 1, 1, 4));
@@ -173,9 +223,10 @@ struct Q5_KT {
 struct Q6_KT {
   using W = BlockQ6_K;
   static constexpr bool kGroup16 = true, kMin = false;
-  static void scales(const uint8_t* wb, uint64_t ws, __m512i rows, Scales16& s) {
+  template <class Src>
+  static void scales(const Src& src, Scales16& s) {
     __m512i z[4];
-    rows16x16(wb + offsetof(W, scales), ws, z);
+    src.r16(offsetof(W, scales), z);
     for (int g = 0; g < 16; ++g) {
       s.sc[g] = _mm512_srai_epi32(_mm512_slli_epi32(z[g / 4], static_cast<unsigned>(24 - 8 * (g % 4))), 24);
     }
@@ -183,18 +234,19 @@ struct Q6_KT {
       s.cp[p] = pair16(_mm512_slli_epi32(_mm512_sub_epi32(_mm512_setzero_si512(), s.sc[2 * p]), 5),
                        _mm512_slli_epi32(_mm512_sub_epi32(_mm512_setzero_si512(), s.sc[2 * p + 1]), 5));
     }
-    s.d = gathered_hi(_mm512_i32gather_epi32(rows, wb + offsetof(W, d) - 2, 1));
+    s.d = src.half(offsetof(W, d));
     s.dmin = _mm512_setzero_ps();
   }
   // Pair p: n = p / 2, h = p % 2: ql[64n + 32h + l] low nibbles are sub-block 4n + h, high nibbles
   // 4n + h + 2; their top bits are bits 2h and 2h + 4 of qh[32n + l].
   static constexpr int sub_a(int p) { return 4 * (p / 2) + p % 2; }
   static constexpr int sub_b(int p) { return sub_a(p) + 2; }
-  static void pair(const uint8_t* wb, uint64_t ws, int p, __m512i (&ta)[8], __m512i (&tb)[8]) {
+  template <class Src>
+  static void pair(const Src& src, int p, __m512i (&ta)[8], __m512i (&tb)[8]) {
     __m512i z[8], h[8];
     const int n = p / 2, hh = p % 2;
-    rows16x32(wb + offsetof(W, ql) + 64 * n + 32 * hh, ws, z);
-    rows16x32(wb + offsetof(W, qh) + 32 * n, ws, h);
+    rows32(src, offsetof(W, ql) + 64 * n + 32 * hh, z);
+    rows32(src, offsetof(W, qh) + 32 * n, h);
     for (int k = 0; k < 8; ++k) {
       ta[k] = _mm512_or_si512(_mm512_and_si512(z[k], set8(0x0F)), bits(h[k], 2 * hh, 3, 4));
       tb[k] = _mm512_or_si512(bits(z[k], 4, 0x0F, 0), bits(h[k], 2 * hh + 4, 3, 4));
@@ -205,9 +257,10 @@ struct Q6_KT {
 struct IQ4_XST {
   using W = BlockIQ4_XS;
   static constexpr bool kGroup16 = false, kMin = false;
-  static void scales(const uint8_t* wb, uint64_t /*ws*/, __m512i rows, Scales16& s) {
-    const __m512i g = _mm512_i32gather_epi32(rows, wb, 1);  // d | scales_h << 16
-    const __m512i l = _mm512_i32gather_epi32(rows, wb + offsetof(W, scales_l), 1);
+  template <class Src>
+  static void scales(const Src& src, Scales16& s) {
+    const __m512i g = src.dword(0);  // d | scales_h << 16
+    const __m512i l = src.dword(offsetof(W, scales_l));
     for (int j = 0; j < 8; ++j) {
       const __m512i lo = _mm512_and_si512(_mm512_srli_epi32(l, static_cast<unsigned>(4 * j)), set32(0xF));
       const __m512i hi = _mm512_and_si512(_mm512_srli_epi32(g, static_cast<unsigned>(16 + 2 * j)), set32(3));
@@ -219,9 +272,10 @@ struct IQ4_XST {
     s.d = gathered_lo(g);
     s.dmin = _mm512_setzero_ps();
   }
-  static void pair(const uint8_t* wb, uint64_t ws, int p, __m512i (&ta)[8], __m512i (&tb)[8]) {
+  template <class Src>
+  static void pair(const Src& src, int p, __m512i (&ta)[8], __m512i (&tb)[8]) {
     __m512i z[8];
-    rows16x32(wb + offsetof(W, qs) + 32 * p, ws, z);  // 16 bytes of sub-block 2p, then 2p + 1
+    rows32(src, offsetof(W, qs) + 32 * p, z);  // 16 bytes of sub-block 2p, then 2p + 1
     const __m512i tbl =
         _mm512_broadcast_i32x4(_mm_xor_si128(load128(tensor::kIQ4NLValues), _mm_set1_epi8(-128)));
     for (int k = 0; k < 4; ++k) {
@@ -250,7 +304,7 @@ constexpr int sub_b(int p) {
   }
 }
 
-template <class T>
+template <class T, class Src>
 struct KernK16 {
   static constexpr int kBlock = 256;
   using W = typename T::W;
@@ -298,17 +352,18 @@ struct KernK16 {
     for (int c = 0; c < NC; ++c) acc[c] = _mm512_setzero_ps();
     const __m512i rows = row_offsets(ws);
     for (int64_t i = 0; i < nb; ++i) {
-      const uint8_t* wb = w + i * sizeof(W);
+      Src::template prefetch<W>(w, i);
+      const Src src = Src::template at<W>(w, ws, rows, i);
       const uint8_t* xb = x + i * sizeof(BlockQ8_K);
       Scales16 s;
-      T::scales(wb, ws, rows, s);
+      T::scales(src, s);
       __m512i iacc[NC];
 #pragma GCC unroll 16
       for (int c = 0; c < NC; ++c) iacc[c] = _mm512_setzero_si512();
 #pragma GCC unroll 4
       for (int p = 0; p < 4; ++p) {
         __m512i ta[8], tb[8];
-        T::pair(wb, ws, p, ta, tb);
+        T::pair(src, p, ta, tb);
         sub_block<NC>(ta, s, sub_a<T>(p), xb, xs, iacc);
         sub_block<NC>(tb, s, sub_b<T>(p), xb, xs, iacc);
       }
@@ -345,10 +400,21 @@ void tile16(int64_t n, int nr, int nc, const void* w, uint64_t ws, const void* x
   int r0 = 0;
   if (ws * 15 < (1ull << 31)) {
     for (; r0 + 16 <= nr; r0 += 16)
-      tile_cols<KernK16<T>, 16, TC>(n / 256, wb + r0 * ws, ws, static_cast<const uint8_t*>(x), xs, out + r0,
+      tile_cols<KernK16<T, RowSrc>, 16, TC>(n / 256, wb + r0 * ws, ws, static_cast<const uint8_t*>(x), xs, out + r0,
                                     os, nc);
   }
   if (r0 < nr) rows4(n, nr - r0, nc, wb + r0 * ws, ws, x, xs, out + r0, os);
+}
+
+// Packed rows (nr a multiple of 16; ws = bytes per packed group): the same kernel on loads instead of
+// transposes, for every nc (decoding one or a few sequences as well as prompt tiles).
+template <class T, int TC>
+void packed16(int64_t n, int nr, int nc, const void* w, uint64_t ws, const void* x, uint64_t xs, float* out,
+              int64_t os) {
+  const auto* wb = static_cast<const uint8_t*>(w);
+  for (int g = 0; g < nr / 16; ++g)
+    tile_cols<KernK16<T, PackedSrc>, 16, TC>(n / 256, wb + g * ws, ws, static_cast<const uint8_t*>(x), xs,
+                                             out + 16 * g, os, nc);
 }
 
 }  // namespace
@@ -358,6 +424,13 @@ void tile16(int64_t n, int nr, int nc, const void* w, uint64_t ws, const void* x
                        float* out, int64_t os) {                                                          \
     tile16<T, dot_tile_rows4_##name, TC>(n, nr, nc, w, ws, x, xs, out, os);                               \
   }
+// Packed kernels where kernels_bench measured them faster than the row kernels for decoding (pk/ vs dec/;
+// Q2_K even, Q3_K and Q6_K slower: their extra bit planes cost more to unpack 16 rows at a time).
+#define HEARTH_KQ16_PACKED(name, T, TC)                                                        \
+  void dot_packed_##name(int64_t n, int nr, int nc, const void* w, uint64_t ws, const void* x, \
+                         uint64_t xs, float* out, int64_t os) {                                \
+    packed16<T, TC>(n, nr, nc, w, ws, x, xs, out, os);                                         \
+  }
 
 HEARTH_KQ16(q2_k, Q2_KT, kKTileCols)
 HEARTH_KQ16(q3_k, Q3_KT, kKTileColsNarrow)
@@ -365,6 +438,10 @@ HEARTH_KQ16(q4_k, Q4_KT, kKTileCols)
 HEARTH_KQ16(q5_k, Q5_KT, kKTileColsNarrow)
 HEARTH_KQ16(q6_k, Q6_KT, kKTileCols)
 HEARTH_KQ16(iq4_xs, IQ4_XST, kKTileCols)
+HEARTH_KQ16_PACKED(q4_k, Q4_KT, kKTileCols)
+HEARTH_KQ16_PACKED(q5_k, Q5_KT, kKTileColsNarrow)
+HEARTH_KQ16_PACKED(iq4_xs, IQ4_XST, kKTileCols)
+#undef HEARTH_KQ16_PACKED
 #undef HEARTH_KQ16
 
 }  // namespace hearth::kernels::avx512
