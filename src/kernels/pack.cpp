@@ -1,27 +1,75 @@
-// Packed weight layout (kernels.h): a plain interleaving of kPackRows rows at dword granularity, the same
-// for every instruction set; the kernels that read it live in the ISA folders.
+// Packed weight layouts (kernels.h): kPackRows rows interleaved, the same for every instruction set (the
+// kernels that read them live in the ISA folders). Most types: the blocks' dwords interleaved. Q6_K: a
+// layout of its own whose 6-bit quants unpack with few operations (x86/avx512/kquant_tile.cpp, Q6_KP).
 #include <algorithm>
 #include <cstring>
 
 #include "kernels/kernels.h"
+#include "tensor/blocks.h"
 
 namespace hearth::kernels {
 
 namespace {
+
 uint64_t block_dwords(tensor::Type t) { return (tensor::type_info(t).type_size + 3) / 4; }
+
+// Q6_K per super-block of 16 rows: d[16] (fp16); scales: 8 x 32 bytes, pair p = [row r: scale 2p,
+// scale 2p + 1]; low nibbles: 32 vectors of 64 bytes, vector 4j + i, dword r, byte b = element
+// 32j + 4i + b (low nibble) and 32j + 16 + 4i + b (high nibble) of row r; top bits: 16 vectors, vector
+// 2j + h, dword r, byte b, crumb c = element 32j + 16h + 4c + b.
+void pack_q6_k(int64_t blocks, const uint8_t* w, uint64_t ws, uint8_t* out) {
+  constexpr uint64_t kScales = 32, kLow = kScales + 8 * 32, kHigh = kLow + 32 * 64, kBytes = kHigh + 16 * 64;
+  static_assert(kBytes == kPackRows * sizeof(tensor::BlockQ6_K));
+  for (int64_t i = 0; i < blocks; ++i) {
+    uint8_t* o = out + i * kBytes;
+    std::memset(o, 0, kBytes);
+    for (int r = 0; r < kPackRows; ++r) {
+      const auto* b = reinterpret_cast<const tensor::BlockQ6_K*>(w + r * ws) + i;
+      uint8_t u[256];  // the 6-bit quants, in element order
+      for (int half = 0; half < 2; ++half) {
+        const uint8_t* ql = b->ql + 64 * half;
+        const uint8_t* qh = b->qh + 32 * half;
+        uint8_t* y = u + 128 * half;
+        for (int l = 0; l < 32; ++l) {
+          y[l] = static_cast<uint8_t>((ql[l] & 0xF) | (((qh[l] >> 0) & 3) << 4));
+          y[l + 32] = static_cast<uint8_t>((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4));
+          y[l + 64] = static_cast<uint8_t>((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4));
+          y[l + 96] = static_cast<uint8_t>((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4));
+        }
+      }
+      std::memcpy(o + 2 * r, &b->d, 2);
+      for (int p = 0; p < 8; ++p) {
+        o[kScales + 32 * p + 2 * r] = static_cast<uint8_t>(b->scales[2 * p]);
+        o[kScales + 32 * p + 2 * r + 1] = static_cast<uint8_t>(b->scales[2 * p + 1]);
+      }
+      for (int j = 0; j < 8; ++j)
+        for (int k = 0; k < 4; ++k)
+          for (int bb = 0; bb < 4; ++bb) {
+            const int e = 32 * j + 4 * k + bb;
+            o[kLow + 64 * (4 * j + k) + 4 * r + bb] = static_cast<uint8_t>((u[e] & 0xF) | (u[e + 16] & 0xF) << 4);
+            for (int h = 0; h < 2; ++h)  // here k is the crumb c
+              o[kHigh + 64 * (2 * j + h) + 4 * r + bb] |= static_cast<uint8_t>((u[32 * j + 16 * h + 4 * k + bb] >> 4) << (2 * k));
+          }
+    }
+  }
+}
+
 }  // namespace
 
 uint64_t packed_group_bytes(tensor::Type t, int64_t n) {
   const uint64_t blocks = static_cast<uint64_t>(n) / tensor::type_info(t).block_size;
+  if (t == tensor::Type::Q6_K) return blocks * kPackRows * sizeof(tensor::BlockQ6_K);
   return blocks * block_dwords(t) * 4 * kPackRows;
 }
 
 void pack_group(tensor::Type t, int64_t n, const void* w, uint64_t w_stride, void* dst) {
   const auto& ti = tensor::type_info(t);
-  const uint64_t blocks = static_cast<uint64_t>(n) / ti.block_size, dw = block_dwords(t);
+  const int64_t blocks = n / ti.block_size;
   const auto* src = static_cast<const uint8_t*>(w);
   auto* out = static_cast<uint8_t*>(dst);
-  for (uint64_t i = 0; i < blocks; ++i) {
+  if (t == tensor::Type::Q6_K) return pack_q6_k(blocks, src, w_stride, out);
+  const uint64_t dw = block_dwords(t);
+  for (int64_t i = 0; i < blocks; ++i) {
     for (uint64_t k = 0; k < dw; ++k) {
       const uint64_t off = i * ti.type_size + 4 * k;
       const uint64_t len = std::min<uint64_t>(4, ti.type_size - 4 * k);

@@ -49,6 +49,8 @@ void dot_packed_q4_k(int64_t n, int nr, int nc, const void* w, uint64_t ws, cons
                      float* out, int64_t os);
 void dot_packed_q5_k(int64_t n, int nr, int nc, const void* w, uint64_t ws, const void* x, uint64_t xs,
                      float* out, int64_t os);
+void dot_packed_q6_k(int64_t n, int nr, int nc, const void* w, uint64_t ws, const void* x, uint64_t xs,
+                     float* out, int64_t os);
 void dot_packed_iq4_xs(int64_t n, int nr, int nc, const void* w, uint64_t ws, const void* x, uint64_t xs,
                        float* out, int64_t os);
 

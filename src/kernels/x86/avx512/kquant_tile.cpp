@@ -35,11 +35,11 @@ struct RowSrc {
   const uint8_t* wb;
   uint64_t ws;
   __m512i rows;  // row_offsets(ws), for the gathers
-  template <class W>
+  template <class T>
   static RowSrc at(const uint8_t* w, uint64_t ws, __m512i rows, int64_t i) {
-    return {w + i * sizeof(W), ws, rows};
+    return {w + i * sizeof(typename T::W), ws, rows};
   }
-  template <class W>
+  template <class T>
   static void prefetch(const uint8_t*, int64_t) {}
   // 16 bytes at block offset off: z[k] = dword k.
   void r16(size_t off, __m512i (&z)[4]) const { rows16x16(wb + off, ws, z); }
@@ -51,18 +51,26 @@ struct RowSrc {
 // PackedSrc: the packed layout of kernels.h (pack_group): dword k of the block's 16 rows at p + 64k.
 struct PackedSrc {
   const uint8_t* p;
-  template <class W>
+  template <class T>
   static PackedSrc at(const uint8_t* w, uint64_t /*ws*/, __m512i /*rows*/, int64_t i) {
-    return {w + i * kBlockBytes<W>};
+    return {w + i * kBlockBytes<T>};
   }
-  template <class W>
-  static constexpr uint64_t kBlockBytes = (sizeof(W) + 3) / 4 * 4 * 16;
+  // Bytes of one packed super-block of 16 rows (kernels/pack.cpp): the dword interleave, or a type's own.
+  template <class T>
+  static constexpr uint64_t block_bytes() {
+    if constexpr (requires { T::kPackedBytes; })
+      return T::kPackedBytes;
+    else
+      return (sizeof(typename T::W) + 3) / 4 * 4 * 16;
+  }
+  template <class T>
+  static constexpr uint64_t kBlockBytes = block_bytes<T>();
   // One stream, but the hardware prefetcher alone leaves it waiting on memory: fetch kAhead blocks ahead.
   static constexpr int kAhead = 4;
-  template <class W>
+  template <class T>
   static void prefetch(const uint8_t* w, int64_t i) {
-    const uint8_t* p = w + (i + kAhead) * kBlockBytes<W>;
-    for (uint64_t b = 0; b < kBlockBytes<W>; b += 64) _mm_prefetch(reinterpret_cast<const char*>(p + b), _MM_HINT_T0);
+    const uint8_t* p = w + (i + kAhead) * kBlockBytes<T>;
+    for (uint64_t b = 0; b < kBlockBytes<T>; b += 64) _mm_prefetch(reinterpret_cast<const char*>(p + b), _MM_HINT_T0);
   }
   __m512i dword(size_t off) const { return load512(p + 16 * off); }  // off: a multiple of 4
   void r16(size_t off, __m512i (&z)[4]) const {
@@ -254,6 +262,51 @@ struct Q6_KT {
   }
 };
 
+// Q6_K in its own packed layout (kernels/pack.cpp), made for cheap unpacking: per super-block of 16 rows
+// the 16 d (fp16), then per pair p of 16-groups the scales (int8) of groups 2p, 2p + 1 interleaved per row,
+// then per 32-element sub-block j four vectors of low nibbles (dword r of vector i: elements 32j + 4i.. of
+// row r in the low nibbles, 32j + 16 + 4i.. in the high ones) and two of top bits (vector h: crumb c of
+// the byte for element 32j + 16h + 4c + b, b = byte in the dword).
+struct Q6_KP {
+  using W = BlockQ6_K;
+  static constexpr bool kGroup16 = true, kMin = false;
+  static constexpr uint64_t kScales = 32, kLow = kScales + 8 * 32, kHigh = kLow + 32 * 64;
+  static constexpr uint64_t kPackedBytes = kHigh + 16 * 64;
+  static_assert(kPackedBytes == 16 * sizeof(W));
+  static void scales(const PackedSrc& src, Scales16& s) {
+    const __m512i zero = _mm512_setzero_si512();
+    for (int p = 0; p < 8; ++p) {
+      const __m512i pr = _mm512_cvtepi8_epi16(load256(src.p + kScales + 32 * p));  // [sc 2p, sc 2p+1] per row
+      s.sc[2 * p] = _mm512_srai_epi32(_mm512_slli_epi32(pr, 16), 16);
+      s.sc[2 * p + 1] = _mm512_srai_epi32(pr, 16);
+      s.cp[p] = _mm512_slli_epi16(_mm512_sub_epi16(zero, pr), 5);  // value = u - 32
+    }
+    s.d = _mm512_cvtph_ps(load256(src.p));
+    s.dmin = _mm512_setzero_ps();
+  }
+  // Top bits (crumb c of h) at bits 4-5, zero elsewhere.
+  static inline __m512i top(__m512i h, int c) {
+    const __m512i m = set8(0x30);
+    if (c == 0) return _mm512_and_si512(_mm512_slli_epi16(h, 4), m);
+    if (c == 1) return _mm512_and_si512(_mm512_slli_epi16(h, 2), m);
+    if (c == 2) return _mm512_and_si512(h, m);
+    return _mm512_and_si512(_mm512_srli_epi16(h, 2), m);
+  }
+  static void sub(const PackedSrc& src, int j, __m512i (&t)[8]) {
+    const __m512i m4 = set8(0x0F);
+    const __m512i h0 = load512(src.p + kHigh + 64 * (2 * j)), h1 = load512(src.p + kHigh + 64 * (2 * j + 1));
+    for (int i = 0; i < 4; ++i) {
+      const __m512i l = load512(src.p + kLow + 64 * (4 * j + i));
+      t[i] = _mm512_or_si512(_mm512_and_si512(l, m4), top(h0, i));
+      t[i + 4] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(l, 4), m4), top(h1, i));
+    }
+  }
+  static void pair(const PackedSrc& src, int p, __m512i (&ta)[8], __m512i (&tb)[8]) {
+    sub(src, 2 * p, ta);
+    sub(src, 2 * p + 1, tb);
+  }
+};
+
 struct IQ4_XST {
   using W = BlockIQ4_XS;
   static constexpr bool kGroup16 = false, kMin = false;
@@ -352,8 +405,8 @@ struct KernK16 {
     for (int c = 0; c < NC; ++c) acc[c] = _mm512_setzero_ps();
     const __m512i rows = row_offsets(ws);
     for (int64_t i = 0; i < nb; ++i) {
-      Src::template prefetch<W>(w, i);
-      const Src src = Src::template at<W>(w, ws, rows, i);
+      Src::template prefetch<T>(w, i);
+      const Src src = Src::template at<T>(w, ws, rows, i);
       const uint8_t* xb = x + i * sizeof(BlockQ8_K);
       Scales16 s;
       T::scales(src, s);
@@ -425,7 +478,8 @@ void packed16(int64_t n, int nr, int nc, const void* w, uint64_t ws, const void*
     tile16<T, dot_tile_rows4_##name, TC>(n, nr, nc, w, ws, x, xs, out, os);                               \
   }
 // Packed kernels where kernels_bench measured them faster than the row kernels for decoding (pk/ vs dec/;
-// Q2_K even, Q3_K and Q6_K slower: their extra bit planes cost more to unpack 16 rows at a time).
+// Q2_K even, Q3_K slower: its extra bit plane costs more to unpack 16 rows at a time; Q6_K has a layout
+// of its own for that reason).
 #define HEARTH_KQ16_PACKED(name, T, TC)                                                        \
   void dot_packed_##name(int64_t n, int nr, int nc, const void* w, uint64_t ws, const void* x, \
                          uint64_t xs, float* out, int64_t os) {                                \
@@ -441,6 +495,7 @@ HEARTH_KQ16(iq4_xs, IQ4_XST, kKTileCols)
 HEARTH_KQ16_PACKED(q4_k, Q4_KT, kKTileCols)
 HEARTH_KQ16_PACKED(q5_k, Q5_KT, kKTileColsNarrow)
 HEARTH_KQ16_PACKED(iq4_xs, IQ4_XST, kKTileCols)
+HEARTH_KQ16_PACKED(q6_k, Q6_KP, kKTileCols)
 #undef HEARTH_KQ16_PACKED
 #undef HEARTH_KQ16
 

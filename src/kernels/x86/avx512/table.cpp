@@ -17,6 +17,7 @@ KernelTable make_avx512_table() {
   const std::pair<tensor::Type, DotTileFn> packed[] = {
       {tensor::Type::Q4_K, avx512::dot_packed_q4_k},
       {tensor::Type::Q5_K, avx512::dot_packed_q5_k},
+      {tensor::Type::Q6_K, avx512::dot_packed_q6_k},
       {tensor::Type::IQ4_XS, avx512::dot_packed_iq4_xs},
   };
   for (const auto& [type, fn] : packed) t.types[static_cast<uint32_t>(type)].dot_packed = fn;
