@@ -77,11 +77,14 @@ class Backend {
   virtual void matmul(const WeightView& w, const float* x, int64_t n, float* y, const float* bias = nullptr,
                       int64_t n_rowwise = -1) = 0;
   // Readies a weight for repeated matmuls: the CPU backend repacks the types its kernels read faster
-  // interleaved (kernels.h pack_group) into memory of its own. True when it did: matmul no longer reads
-  // w.data, so the caller may let those pages go. Call before the weight's first matmul, never
-  // concurrently with matmuls.
-  virtual bool prepare(const WeightView& w) {
+  // interleaved (kernels.h pack_group) into memory of its own, handing each range of w.data it has
+  // copied to `release` as it goes (so the caller can let those pages go at once, and memory peaks at
+  // one slice over the final size). True when it repacked: matmul no longer reads w.data. Call before
+  // the weight's first matmul, never concurrently with matmuls.
+  using ReleaseFn = std::function<void(const uint8_t* p, uint64_t n)>;
+  virtual bool prepare(const WeightView& w, const ReleaseFn& release) {
     (void)w;
+    (void)release;
     return false;
   }
   // Rotate n_tokens rows of n_heads heads of head_dim (row stride n_heads*head_dim) in place.

@@ -21,8 +21,7 @@ void pack_q6_k(int64_t blocks, const uint8_t* w, uint64_t ws, uint8_t* out) {
   constexpr uint64_t kScales = 32, kLow = kScales + 8 * 32, kHigh = kLow + 32 * 64, kBytes = kHigh + 16 * 64;
   static_assert(kBytes == kPackRows * sizeof(tensor::BlockQ6_K));
   for (int64_t i = 0; i < blocks; ++i) {
-    uint8_t* o = out + i * kBytes;
-    std::memset(o, 0, kBytes);
+    uint8_t* o = out + i * kBytes;  // every byte is written below
     for (int r = 0; r < kPackRows; ++r) {
       const auto* b = reinterpret_cast<const tensor::BlockQ6_K*>(w + r * ws) + i;
       uint8_t u[256];  // the 6-bit quants, in element order
@@ -42,14 +41,23 @@ void pack_q6_k(int64_t blocks, const uint8_t* w, uint64_t ws, uint8_t* out) {
         o[kScales + 32 * p + 2 * r] = static_cast<uint8_t>(b->scales[2 * p]);
         o[kScales + 32 * p + 2 * r + 1] = static_cast<uint8_t>(b->scales[2 * p + 1]);
       }
-      for (int j = 0; j < 8; ++j)
-        for (int k = 0; k < 4; ++k)
+      for (int j = 0; j < 8; ++j) {
+        const uint8_t* e = u + 32 * j;
+        for (int k = 0; k < 4; ++k) {
+          uint8_t v[4];
+          for (int bb = 0; bb < 4; ++bb)
+            v[bb] = static_cast<uint8_t>((e[4 * k + bb] & 0xF) | (e[16 + 4 * k + bb] & 0xF) << 4);
+          std::memcpy(o + kLow + 64 * (4 * j + k) + 4 * r, v, 4);
+        }
+        for (int h = 0; h < 2; ++h) {
+          uint8_t v[4];
           for (int bb = 0; bb < 4; ++bb) {
-            const int e = 32 * j + 4 * k + bb;
-            o[kLow + 64 * (4 * j + k) + 4 * r + bb] = static_cast<uint8_t>((u[e] & 0xF) | (u[e + 16] & 0xF) << 4);
-            for (int h = 0; h < 2; ++h)  // here k is the crumb c
-              o[kHigh + 64 * (2 * j + h) + 4 * r + bb] |= static_cast<uint8_t>((u[32 * j + 16 * h + 4 * k + bb] >> 4) << (2 * k));
+            const uint8_t* q = e + 16 * h + bb;
+            v[bb] = static_cast<uint8_t>((q[0] >> 4) | (q[4] >> 4) << 2 | (q[8] >> 4) << 4 | (q[12] >> 4) << 6);
           }
+          std::memcpy(o + kHigh + 64 * (2 * j + h) + 4 * r, v, 4);
+        }
+      }
     }
   }
 }
@@ -68,16 +76,18 @@ void pack_group(tensor::Type t, int64_t n, const void* w, uint64_t w_stride, voi
   const auto* src = static_cast<const uint8_t*>(w);
   auto* out = static_cast<uint8_t*>(dst);
   if (t == tensor::Type::Q6_K) return pack_q6_k(blocks, src, w_stride, out);
-  const uint64_t dw = block_dwords(t);
-  for (int64_t i = 0; i < blocks; ++i) {
-    for (uint64_t k = 0; k < dw; ++k) {
-      const uint64_t off = i * ti.type_size + 4 * k;
-      const uint64_t len = std::min<uint64_t>(4, ti.type_size - 4 * k);
-      uint8_t* o = out + (i * dw + k) * 4 * kPackRows;
-      for (int r = 0; r < kPackRows; ++r) {
+  const uint64_t dw = block_dwords(t), bytes = ti.type_size;
+  // Row by row: each row's blocks are read in order, the dwords land kPackRows * 4 bytes apart.
+  for (int r = 0; r < kPackRows; ++r) {
+    const uint8_t* row = src + r * w_stride;
+    for (int64_t i = 0; i < blocks; ++i) {
+      const uint8_t* b = row + i * bytes;
+      uint8_t* o = out + i * dw * 4 * kPackRows + 4 * r;
+      for (uint64_t k = 0; k < bytes / 4; ++k) std::memcpy(o + k * 4 * kPackRows, b + 4 * k, 4);
+      if (bytes % 4 != 0) {  // the last, partial dword, zero-padded
         uint8_t v[4] = {0, 0, 0, 0};
-        std::memcpy(v, src + r * w_stride + off, len);
-        std::memcpy(o + 4 * r, v, 4);
+        std::memcpy(v, b + bytes / 4 * 4, bytes % 4);
+        std::memcpy(o + bytes / 4 * 4 * kPackRows, v, 4);
       }
     }
   }

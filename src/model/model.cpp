@@ -187,16 +187,13 @@ void Model::bind() {
 }
 
 void Model::prepare(backend::Backend& be) const {
-  auto one = [&](const backend::WeightView& w) {
-    if (w && be.prepare(w)) file_->release(w.data, static_cast<uint64_t>(w.rows) * w.row_bytes);
-  };
+  // The pages of a repacked weight are released as it is packed. A tied output matrix is also the
+  // embedding table: its rows are then read back from the file (page cache) one token at a time.
+  const auto release = [this](const uint8_t* p, uint64_t n) { file_->release(p, n); };
   for (const auto& L : layers)
-    for (const auto* w : {&L.wq, &L.wk, &L.wv, &L.wo, &L.gate, &L.up, &L.down}) one(*w);
-  // A tied output matrix is also the embedding table, read by rows: its pages stay.
-  if (output.data != tok_embd.data)
-    one(output);
-  else
-    be.prepare(output);
+    for (const auto* w : {&L.wq, &L.wk, &L.wv, &L.wo, &L.gate, &L.up, &L.down})
+      if (*w) be.prepare(*w, release);
+  if (output) be.prepare(output, release);
 }
 
 uint64_t Model::weight_bytes() const {

@@ -58,8 +58,8 @@ class Model {
   // Build from an already opened file.
   static std::unique_ptr<Model> from_file(std::unique_ptr<gguf::File> f);
 
-  // Hands every matrix weight to the backend's prepare (repacking for its kernels) and lets the file
-  // pages of those it copied go. Once per backend, before the first forward pass with it.
+  // Hands every matrix weight to the backend's prepare (repacking for its kernels), letting the file
+  // pages it copied go. Once per backend, before the first forward pass with it (Context does).
   void prepare(backend::Backend& be) const;
 
   const HParams& hparams() const { return hp_; }

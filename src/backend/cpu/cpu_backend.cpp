@@ -30,7 +30,8 @@ class Packed {
       : size_(size), group_bytes_(group_bytes), rows_(rows), cols_(cols) {
     void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) return;
-    ::madvise(p, size, MADV_HUGEPAGE);  // best effort: fewer TLB misses on the weight stream
+    // No MADV_HUGEPAGE: zeroing huge pages tripled the packing time (1.0 s vs 0.3 s for 1B) for no
+    // measurable decoding gain.
     mem_ = static_cast<uint8_t*>(p);
   }
   ~Packed() {
@@ -61,7 +62,7 @@ class CpuBackend final : public Backend {
 
   const char* name() const override { return "cpu"; }
 
-  bool prepare(const WeightView& w) override {
+  bool prepare(const WeightView& w, const ReleaseFn& release) override {
     static const bool off = std::getenv("HEARTH_NO_PACK") != nullptr;  // for comparisons
     const auto& tk = k_.types[static_cast<uint32_t>(w.type)];
     const auto& ti = tensor::type_info(w.type);
@@ -77,12 +78,18 @@ class CpuBackend final : public Backend {
                 tensor::type_name(w.type));
       return false;
     }
-    auto pack = [&](int64_t b, int64_t e) {
-      for (int64_t g = b; g < e; ++g)
-        kernels::pack_group(w.type, w.cols, w.data + g * kernels::kPackRows * w.row_bytes, w.row_bytes,
-                            p.data() + g * gs);
-    };
-    pool_.parallel_for(groups, pack);
+    // Slices of a few MiB: each one's original rows are released as soon as it is packed.
+    const int64_t slice = std::max<int64_t>(1, (int64_t{8} << 20) / static_cast<int64_t>(gs));
+    for (int64_t s0 = 0; s0 < groups; s0 += slice) {
+      const int64_t s1 = std::min(groups, s0 + slice);
+      pool_.parallel_for(s1 - s0, [&](int64_t b, int64_t e) {
+        for (int64_t g = s0 + b; g < s0 + e; ++g)
+          kernels::pack_group(w.type, w.cols, w.data + g * kernels::kPackRows * w.row_bytes, w.row_bytes,
+                              p.data() + g * gs);
+      });
+      const uint64_t group_rows = static_cast<uint64_t>(kernels::kPackRows) * w.row_bytes;
+      if (release) release(w.data + s0 * group_rows, (s1 - s0) * group_rows);
+    }
     packed_.emplace(w.data, std::move(p));
     return true;
   }
