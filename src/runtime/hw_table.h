@@ -65,7 +65,7 @@ struct DeviceSpec {
 inline constexpr double kGpuBandwidthEfficiency = 0.75;
 inline constexpr double kGpuComputeEfficiency = 0.30;    // of the int8/fp16 matrix peak (NVIDIA, AMD, Intel)
 inline constexpr double kAppleComputeEfficiency = 0.60;  // of Apple's fp16 (= fp32 vector) peak
-inline constexpr double kCpuBandwidthEfficiency = 0.85;  // of the measured read bandwidth
+inline constexpr double kCpuBandwidthEfficiency = 0.90;  // of the measured read bandwidth
 inline constexpr double kCpuComputeEfficiency = 0.70;    // of the measured matmul rate (whole forward pass)
 inline constexpr double kRamPeakToMeasured = 0.75;       // measured read bandwidth / peak of DDR memory
 inline constexpr double kGpuLayerOverheadS = 20e-6;
