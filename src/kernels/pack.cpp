@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "kernels/kernels.h"
+#include "kernels/pack_layout.h"
 #include "tensor/blocks.h"
 
 namespace hearth::kernels {
@@ -13,12 +14,10 @@ namespace {
 
 uint64_t block_dwords(tensor::Type t) { return (tensor::type_info(t).type_size + 3) / 4; }
 
-// Q6_K per super-block of 16 rows: d[16] (fp16); scales: 8 x 32 bytes, pair p = [row r: scale 2p,
-// scale 2p + 1]; low nibbles: 32 vectors of 64 bytes, vector 4j + i, dword r, byte b = element
-// 32j + 4i + b (low nibble) and 32j + 16 + 4i + b (high nibble) of row r; top bits: 16 vectors, vector
-// 2j + h, dword r, byte b, crumb c = element 32j + 16h + 4c + b.
+// Q6_K: see pack_layout.h.
 void pack_q6_k(int64_t blocks, const uint8_t* w, uint64_t ws, uint8_t* out) {
-  constexpr uint64_t kScales = 32, kLow = kScales + 8 * 32, kHigh = kLow + 32 * 64, kBytes = kHigh + 16 * 64;
+  using L = packed::Q6K;
+  constexpr uint64_t kScales = L::kScales, kLow = L::kLow, kHigh = L::kHigh, kBytes = L::kBytes;
   static_assert(kBytes == kPackRows * sizeof(tensor::BlockQ6_K));
   for (int64_t i = 0; i < blocks; ++i) {
     uint8_t* o = out + i * kBytes;  // every byte is written below

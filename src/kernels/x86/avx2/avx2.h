@@ -29,6 +29,12 @@ HEARTH_AVX2_DOT(q6_k)
 HEARTH_AVX2_DOT(iq4_xs)
 #undef HEARTH_AVX2_DOT
 
+// Packed-weight kernels (kernels.h dot_packed).
+void dot_packed_q4_k(int64_t n, int nr, int nc, const void* w, uint64_t ws, const void* x, uint64_t xs,
+                     float* out, int64_t os);
+void dot_packed_q6_k(int64_t n, int nr, int nc, const void* w, uint64_t ws, const void* x, uint64_t xs,
+                     float* out, int64_t os);
+
 void from_float_q8_0(const float* x, void* y, int64_t n);
 void from_float_q8_1(const float* x, void* y, int64_t n);
 void from_float_q8_k(const float* x, void* y, int64_t n);

@@ -6,6 +6,15 @@
 
 namespace hearth::kernels {
 
-HEARTH_DEFINE_KERNEL_TABLE(make_avx2_table, avx2)
+namespace {
+HEARTH_DEFINE_KERNEL_TABLE(make_avx2_base, avx2)
+}  // namespace
+
+KernelTable make_avx2_table() {
+  KernelTable t = make_avx2_base();
+  t.types[static_cast<uint32_t>(tensor::Type::Q4_K)].dot_packed = avx2::dot_packed_q4_k;
+  t.types[static_cast<uint32_t>(tensor::Type::Q6_K)].dot_packed = avx2::dot_packed_q6_k;
+  return t;
+}
 
 }  // namespace hearth::kernels

@@ -8,6 +8,7 @@
 // 32 bits; offsets (Q3_K -4, Q6_K -32, IQ4_XS -128) and mins go through the activation's bsums.
 #include <cstddef>
 
+#include "kernels/pack_layout.h"
 #include "kernels/x86/avx512/avx512.h"
 #include "kernels/x86/avx512/common.h"
 
@@ -262,16 +263,13 @@ struct Q6_KT {
   }
 };
 
-// Q6_K in its own packed layout (kernels/pack.cpp), made for cheap unpacking: per super-block of 16 rows
-// the 16 d (fp16), then per pair p of 16-groups the scales (int8) of groups 2p, 2p + 1 interleaved per row,
-// then per 32-element sub-block j four vectors of low nibbles (dword r of vector i: elements 32j + 4i.. of
-// row r in the low nibbles, 32j + 16 + 4i.. in the high ones) and two of top bits (vector h: crumb c of
-// the byte for element 32j + 16h + 4c + b, b = byte in the dword).
+// Q6_K in its own packed layout (kernels/pack_layout.h), made for cheap unpacking: a vector of 6-bit
+// quants is one low-nibble extraction and one shifted crumb.
 struct Q6_KP {
   using W = BlockQ6_K;
   static constexpr bool kGroup16 = true, kMin = false;
-  static constexpr uint64_t kScales = 32, kLow = kScales + 8 * 32, kHigh = kLow + 32 * 64;
-  static constexpr uint64_t kPackedBytes = kHigh + 16 * 64;
+  static constexpr uint64_t kScales = packed::Q6K::kScales, kLow = packed::Q6K::kLow, kHigh = packed::Q6K::kHigh;
+  static constexpr uint64_t kPackedBytes = packed::Q6K::kBytes;
   static_assert(kPackedBytes == 16 * sizeof(W));
   static void scales(const PackedSrc& src, Scales16& s) {
     const __m512i zero = _mm512_setzero_si512();

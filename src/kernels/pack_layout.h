@@ -1,0 +1,20 @@
+// Internal: byte offsets of the packed layouts of kernels.h that are not the plain dword interleave, shared
+// by the packer (pack.cpp) and the ISA kernels that read them. Offsets within one packed super-block of
+// kPackRows rows.
+#pragma once
+#include <cstdint>
+
+#include "kernels/kernels.h"
+
+namespace hearth::kernels::packed {
+
+// Q6_K: d[16] (fp16); scales: 8 x 32 bytes, pair p = [row r: scale 2p, scale 2p + 1] (int8); low
+// nibbles: 32 vectors of 64 bytes, vector 4j + i, dword r, byte b = element 32j + 4i + b (low nibble) and
+// 32j + 16 + 4i + b (high nibble) of row r; top bits: 16 vectors, vector 2j + h, dword r, byte b,
+// crumb c = bits 4-5 of element 32j + 16h + 4c + b.
+struct Q6K {
+  static constexpr uint64_t kScales = 2 * kPackRows, kLow = kScales + 8 * 32, kHigh = kLow + 32 * 64;
+  static constexpr uint64_t kBytes = kHigh + 16 * 64;
+};
+
+}  // namespace hearth::kernels::packed
