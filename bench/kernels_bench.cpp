@@ -4,6 +4,9 @@
 //  - pp/<table>/<type>: prompt processing, dot_tile (or vec_dot where a table has no tile) of 512
 //    activation rows against 256 weight rows of length 4096, called like the CPU backend's matmul
 //    (64 x 64 blocks, one tile_rows x tile_cols tile per call); reports GMAC/s.
+//  - dec/<table>/<type>/<cols>: batched decoding, dot_rows of 1, 2, 4 or 8 activation rows (rows/s).
+//  - pk/<table>/<type>/<cols>: the same through dot_packed on packed weights, for the types the table
+//    has packed kernels for (what a loaded model uses for them).
 //  - quant/<table>/<act>: from_float of one 4096-element activation row.
 // Run e.g. `kernels_bench --benchmark_filter='tg/.*/Q4_K'`; HEARTH_BENCH_BIG=1 adds tg on a 16384 x
 // 4096 matrix (larger than most L3 caches: the memory-bandwidth figure). On a shared machine add

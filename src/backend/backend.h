@@ -87,6 +87,8 @@ class Backend {
     (void)release;
     return false;
   }
+  // Bytes of weights this backend holds in its own layouts (prepare).
+  virtual uint64_t prepared_bytes() const { return 0; }
   // Rotate n_tokens rows of n_heads heads of head_dim (row stride n_heads*head_dim) in place.
   virtual void rope(float* x, int64_t n_tokens, int n_heads, int head_dim, const int32_t* pos, const RopeParams& p) = 0;
   // Store n_tokens rows of k and v (each kv_dim floats) into cache cells cells[t].

@@ -21,17 +21,18 @@ import json, os, re, sys
 model, err, fitf, ctx = sys.argv[1], open(sys.argv[2]).read(), json.load(open(sys.argv[3])), int(sys.argv[4])
 unit = {"B": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30}
 num = r"([0-9.]+) (B|KiB|MiB|GiB)"
-m = re.search(rf"memory: weights {num} \(mapped\), KV cache {num} \((\d+) tokens\), buffers {num}, "
-              rf"resident {num} \(peak {num}\)", err)
+m = re.search(rf"memory: weights {num} \(mapped; {num} of them repacked for the kernels\), KV cache {num} "
+              rf"\((\d+) tokens\), buffers {num}, resident {num} \(peak {num}\)", err)
 if not m:
     sys.exit(f"no memory report in:\n{err}")
 g = m.groups()
 b = lambda i: float(g[i]) * unit[g[i + 1]]
-weights, kv, tokens, buffers, rss, peak = b(0), b(2), int(g[4]), b(5), b(7), b(9)
+weights, packed, kv, tokens, buffers, rss, peak = b(0), b(2), b(4), int(g[6]), b(7), b(9), b(11)
 size = os.path.getsize(model)
 assert tokens == ctx, (tokens, ctx)
 assert abs(kv - 16 * 2 * 512 * 2 * ctx) <= 0.001 * kv, kv  # 16 layers, K+V, 8 heads x 64, f16
 assert abs(weights - size) < 0.02 * size, (weights, size)
+assert 0 <= packed <= weights * 1.01, (packed, weights)
 expected = size + kv + buffers
 ratio = peak / expected
 print(f"ctx {ctx}: peak {peak / 2**20:.1f} MiB = {ratio:.3f} x (file {size / 2**20:.1f} + KV {kv / 2**20:.1f} "

@@ -91,8 +91,10 @@ class CpuBackend final : public Backend {
       if (release) release(w.data + s0 * group_rows, (s1 - s0) * group_rows);
     }
     packed_.emplace(w.data, std::move(p));
+    packed_bytes_ += gs * static_cast<uint64_t>(groups);
     return true;
   }
+  uint64_t prepared_bytes() const override { return packed_bytes_; }
   int n_threads() const override { return pool_.size(); }
 
   void get_rows(const WeightView& w, const int32_t* ids, int n, float* out) override {
@@ -365,6 +367,7 @@ class CpuBackend final : public Backend {
   std::vector<std::vector<float>> scratch_;
   std::vector<uint8_t> act_buf_;
   std::unordered_map<const uint8_t*, Packed> packed_;  // by the original weight's data
+  uint64_t packed_bytes_ = 0;
   std::vector<float> cs_;
 };
 
