@@ -144,8 +144,8 @@ void bench_dec(benchmark::State& state, const hk::KernelTable* table, Type t, in
     benchmark::DoNotOptimize(out.data());
     benchmark::ClobberMemory();
   }
-  state.counters["rows/s"] = benchmark::Counter(static_cast<double>(cols) * static_cast<double>(state.iterations()),
-                                                benchmark::Counter::kIsRate);
+  state.counters["rows/s"] = benchmark::Counter(
+      static_cast<double>(cols) * static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
 }
 
 // The same with packed weights (kernels.h dot_packed), where the table has them: "pk/<table>/<type>/<cols>".
@@ -165,8 +165,8 @@ void bench_packed(benchmark::State& state, const hk::KernelTable* table, Type t,
     benchmark::DoNotOptimize(out.data());
     benchmark::ClobberMemory();
   }
-  state.counters["rows/s"] = benchmark::Counter(static_cast<double>(cols) * static_cast<double>(state.iterations()),
-                                                benchmark::Counter::kIsRate);
+  state.counters["rows/s"] = benchmark::Counter(
+      static_cast<double>(cols) * static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
 }
 
 void bench_quant(benchmark::State& state, const hk::KernelTable* table, Type user) {
@@ -203,14 +203,14 @@ int register_all() {
       }
       if (!scalar) {
         for (int cols : {1, 2, 4, 8})
-          benchmark::RegisterBenchmark(("dec/" + suffix + "/" + std::to_string(cols)).c_str(), bench_dec, table, t,
-                                       cols)
+          benchmark::RegisterBenchmark(("dec/" + suffix + "/" + std::to_string(cols)).c_str(), bench_dec,
+                                       table, t, cols)
               ->Unit(benchmark::kMillisecond)
               ->ComputeStatistics("min", min_of);
         if (table->types[static_cast<uint32_t>(t)].dot_packed) {
           for (int cols : {1, 2, 4, 8})
-            benchmark::RegisterBenchmark(("pk/" + suffix + "/" + std::to_string(cols)).c_str(), bench_packed, table,
-                                         t, cols)
+            benchmark::RegisterBenchmark(("pk/" + suffix + "/" + std::to_string(cols)).c_str(), bench_packed,
+                                         table, t, cols)
                 ->Unit(benchmark::kMillisecond)
                 ->ComputeStatistics("min", min_of);
         }

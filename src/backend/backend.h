@@ -24,13 +24,13 @@ enum class RopeStyle { Normal, NeoX };  // Normal: pairs (2i, 2i+1); NeoX: pairs
 
 struct RopeParams {
   RopeStyle style = RopeStyle::Normal;
-  int n_rot = 0;               // rotated dimensions per head (<= head_dim)
+  int n_rot = 0;  // rotated dimensions per head (<= head_dim)
   float freq_base = 10000.0f;
-  float freq_scale = 1.0f;     // 1/factor for linear and YaRN scaling
-  float ext_factor = 0.0f;     // YaRN extrapolation mix (0: off)
-  float attn_factor = 1.0f;    // YaRN magnitude scale
+  float freq_scale = 1.0f;   // 1/factor for linear and YaRN scaling
+  float ext_factor = 0.0f;   // YaRN extrapolation mix (0: off)
+  float attn_factor = 1.0f;  // YaRN magnitude scale
   float beta_fast = 32.0f, beta_slow = 1.0f;
-  int n_ctx_orig = 0;          // training context (YaRN)
+  int n_ctx_orig = 0;                   // training context (YaRN)
   const float* freq_factors = nullptr;  // n_rot/2 divisors of each frequency (Llama 3 scaling), or null
 };
 
@@ -80,7 +80,8 @@ class Backend {
   // interleaved (kernels.h pack_group) into memory of its own, handing each range of w.data it has
   // copied to `release` as it goes (so the caller can let those pages go at once, and memory peaks at
   // one slice over the final size). True when it repacked: matmul no longer reads w.data. Call before
-  // the weight's first matmul, never concurrently with matmuls.
+  // the weight's first matmul, never concurrently with matmuls; the backend must not outlive the
+  // weights it prepared (its copies are found by w.data).
   using ReleaseFn = std::function<void(const uint8_t* p, uint64_t n)>;
   virtual bool prepare(const WeightView& w, const ReleaseFn& release) {
     (void)w;
@@ -90,9 +91,11 @@ class Backend {
   // Bytes of weights this backend holds in its own layouts (prepare).
   virtual uint64_t prepared_bytes() const { return 0; }
   // Rotate n_tokens rows of n_heads heads of head_dim (row stride n_heads*head_dim) in place.
-  virtual void rope(float* x, int64_t n_tokens, int n_heads, int head_dim, const int32_t* pos, const RopeParams& p) = 0;
+  virtual void rope(float* x, int64_t n_tokens, int n_heads, int head_dim, const int32_t* pos,
+                    const RopeParams& p) = 0;
   // Store n_tokens rows of k and v (each kv_dim floats) into cache cells cells[t].
-  virtual void kv_store(const KvLayer& kv, const float* k, const float* v, int64_t n_tokens, const int64_t* cells) = 0;
+  virtual void kv_store(const KvLayer& kv, const float* k, const float* v, int64_t n_tokens,
+                        const int64_t* cells) = 0;
   // out[t] = softmax(q[t] k^T * scale) v, per head with grouped-query mapping.
   virtual void attention(const KvLayer& kv, const AttnBatch& b, const float* q, float* out) = 0;
   // gate = silu(gate) * up, n elements.

@@ -99,14 +99,17 @@ int run(RunOptions o) {
     const auto m = lm->memory();
     std::fprintf(stderr, "\n");
     log::info("load: {:.2f} s, {} threads, kernels {}", load_s, lm->backend().n_threads(), kernels_name());
-    log::info("memory: weights {} (mapped; {} of them repacked for the kernels), KV cache {} ({} tokens), "
-              "buffers {}, resident {} (peak {})",
-              human_bytes(m.weights), human_bytes(lm->backend().prepared_bytes()), human_bytes(m.kv_cache), lm->context().n_ctx(), human_bytes(m.buffers),
-              human_bytes(status_bytes("VmRSS")), human_bytes(status_bytes("VmHWM")));
+    log::info(
+        "memory: weights {} (mapped; {} of them repacked for the kernels), KV cache {} ({} tokens), "
+        "buffers {}, resident {} (peak {})",
+        human_bytes(m.weights), human_bytes(lm->backend().prepared_bytes()), human_bytes(m.kv_cache),
+        lm->context().n_ctx(), human_bytes(m.buffers), human_bytes(status_bytes("VmRSS")),
+        human_bytes(status_bytes("VmHWM")));
     log::info("prompt: {} tokens ({} cached) in {:.3f} s, {:.1f} tok/s", r.prompt_tokens, r.cached_tokens,
               r.prompt_seconds, (r.prompt_tokens - r.cached_tokens) / std::max(1e-9, r.prompt_seconds));
-    log::info("generation: {} tokens in {:.3f} s, {:.1f} tok/s, finish: {}", r.generated_tokens, r.generate_seconds,
-              r.generated_tokens / std::max(1e-9, r.generate_seconds), runtime::finish_reason_name(r.finish));
+    log::info("generation: {} tokens in {:.3f} s, {:.1f} tok/s, finish: {}", r.generated_tokens,
+              r.generate_seconds, r.generated_tokens / std::max(1e-9, r.generate_seconds),
+              runtime::finish_reason_name(r.finish));
   }
   return 0;
 }

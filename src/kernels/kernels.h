@@ -24,13 +24,13 @@ using DotTileFn = void (*)(int64_t n, int nr, int nc, const void* w, uint64_t w_
 
 struct TypeKernels {
   tensor::Type act_type = tensor::Type::F32;  // what activations are converted to
-  VecDotFn vec_dot = nullptr;                   // null: type not supported for matmul
-  FromFloatFn from_float = nullptr;             // converts to act_type
-  DotTileFn dot_tile = nullptr;                 // optional fast tile
+  VecDotFn vec_dot = nullptr;                 // null: type not supported for matmul
+  FromFloatFn from_float = nullptr;           // converts to act_type
+  DotTileFn dot_tile = nullptr;               // optional fast tile
   // A tile whose every output is bit-identical to vec_dot's (batched decoding: several sequences' one-row
   // products share each weight row, and results do not depend on the batch). Null: loop vec_dot.
   DotTileFn dot_rows = nullptr;
-  int tile_rows = 1, tile_cols = 1;             // preferred tile shape of dot_tile
+  int tile_rows = 1, tile_cols = 1;  // preferred tile shape of dot_tile
   // Packed weights (see pack_group): rows in groups of kPackRows, interleaved so that one vector load
   // holds the same 4 bytes of every row of the group. dot_packed takes w = the first group, w_stride =
   // packed_group_bytes(type, n), nr a multiple of kPackRows; every output is bit-identical to vec_dot's
@@ -40,12 +40,12 @@ struct TypeKernels {
 
 // Rows per packed group.
 constexpr int kPackRows = 16;
-// Bytes of one packed group of kPackRows rows of n elements of type t: per block (of the type's block
-// size), the block's bytes rounded up to whole dwords, times kPackRows.
+// Bytes of one packed group of kPackRows rows of n elements of type t.
 uint64_t packed_group_bytes(tensor::Type t, int64_t n);
 // Packs kPackRows rows (row r at w + r * w_stride, n elements of type t) into dst
-// (packed_group_bytes(t, n) bytes): for block i and dword k of the block, dst[(i * D + k) * 4 * kPackRows
-// + 4 * r] holds that dword of row r (D dwords per block; the bytes past a block's end are zero).
+// (packed_group_bytes(t, n) bytes). Most types: for block i and dword k of the block,
+// dst[(i * D + k) * 4 * kPackRows + 4 * r] holds that dword of row r (D dwords per block, the bytes past a
+// block's end zero). Q6_K: a layout of its own per block of kPackRows rows (kernels/pack_layout.h).
 void pack_group(tensor::Type t, int64_t n, const void* w, uint64_t w_stride, void* dst);
 
 struct KernelTable {

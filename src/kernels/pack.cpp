@@ -18,11 +18,13 @@ uint64_t block_dwords(tensor::Type t) { return (tensor::type_info(t).type_size +
 void pack_q6_k(int64_t blocks, const uint8_t* w, uint64_t ws, uint8_t* out) {
   using L = packed::Q6K;
   constexpr uint64_t kScales = L::kScales, kLow = L::kLow, kHigh = L::kHigh, kBytes = L::kBytes;
-  static_assert(kBytes == kPackRows * sizeof(tensor::BlockQ6_K));
   for (int64_t i = 0; i < blocks; ++i) {
     uint8_t* o = out + i * kBytes;  // every byte is written below
+    std::memset(o + 2 * kPackRows, 0, kScales - 2 * kPackRows);
     for (int r = 0; r < kPackRows; ++r) {
-      const auto* b = reinterpret_cast<const tensor::BlockQ6_K*>(w + r * ws) + i;
+      tensor::BlockQ6_K blk;  // a copy: blocks in a file need not be aligned
+      std::memcpy(&blk, w + r * ws + i * sizeof blk, sizeof blk);
+      const tensor::BlockQ6_K* b = &blk;
       uint8_t u[256];  // the 6-bit quants, in element order
       for (int half = 0; half < 2; ++half) {
         const uint8_t* ql = b->ql + 64 * half;
@@ -52,7 +54,8 @@ void pack_q6_k(int64_t blocks, const uint8_t* w, uint64_t ws, uint8_t* out) {
           uint8_t v[4];
           for (int bb = 0; bb < 4; ++bb) {
             const uint8_t* q = e + 16 * h + bb;
-            v[bb] = static_cast<uint8_t>((q[0] >> 4) | (q[4] >> 4) << 2 | (q[8] >> 4) << 4 | (q[12] >> 4) << 6);
+            v[bb] =
+                static_cast<uint8_t>((q[0] >> 4) | (q[4] >> 4) << 2 | (q[8] >> 4) << 4 | (q[12] >> 4) << 6);
           }
           std::memcpy(o + kHigh + 64 * (2 * j + h) + 4 * r, v, 4);
         }
@@ -65,7 +68,7 @@ void pack_q6_k(int64_t blocks, const uint8_t* w, uint64_t ws, uint8_t* out) {
 
 uint64_t packed_group_bytes(tensor::Type t, int64_t n) {
   const uint64_t blocks = static_cast<uint64_t>(n) / tensor::type_info(t).block_size;
-  if (t == tensor::Type::Q6_K) return blocks * kPackRows * sizeof(tensor::BlockQ6_K);
+  if (t == tensor::Type::Q6_K) return blocks * packed::Q6K::kBytes;
   return blocks * block_dwords(t) * 4 * kPackRows;
 }
 

@@ -8,13 +8,14 @@
 
 namespace hearth::kernels::packed {
 
-// Q6_K: d[16] (fp16); scales: 8 x 32 bytes, pair p = [row r: scale 2p, scale 2p + 1] (int8); low
-// nibbles: 32 vectors of 64 bytes, vector 4j + i, dword r, byte b = element 32j + 4i + b (low nibble) and
-// 32j + 16 + 4i + b (high nibble) of row r; top bits: 16 vectors, vector 2j + h, dword r, byte b,
-// crumb c = bits 4-5 of element 32j + 16h + 4c + b.
+// Q6_K: d[16] (fp16), zero-padded to 64 bytes so that every vector below is 64-byte aligned; scales: 8 x 32
+// bytes, pair p = [row r: scale 2p, scale 2p + 1] (int8); low nibbles: 32 vectors of 64 bytes, vector 4j + i,
+// dword r, byte b = element 32j + 4i + b (low nibble) and 32j + 16 + 4i + b (high nibble) of row r; top bits:
+// 16 vectors, vector 2j + h, dword r, byte b, crumb c = bits 4-5 of element 32j + 16h + 4c + b.
 struct Q6K {
-  static constexpr uint64_t kScales = 2 * kPackRows, kLow = kScales + 8 * 32, kHigh = kLow + 32 * 64;
-  static constexpr uint64_t kBytes = kHigh + 16 * 64;
+  static constexpr uint64_t kScales = 64, kLow = kScales + 8 * 32, kHigh = kLow + 32 * 64;
+  static constexpr uint64_t kBytes = kHigh + 16 * 64;  // 53 cache lines for 16 x 210 bytes
+  static_assert(kBytes % 64 == 0 && kLow % 64 == 0);
 };
 
 }  // namespace hearth::kernels::packed

@@ -30,7 +30,8 @@ Context::Context(const Model& m, backend::Backend& b, const ContextParams& p) : 
   m.prepare(b);  // the backend's own weight layouts (idempotent per backend)
 }
 
-std::vector<std::pair<std::vector<float> Context::Buffers::*, int64_t>> Context::buffer_widths(const HParams& hp) {
+std::vector<std::pair<std::vector<float> Context::Buffers::*, int64_t>> Context::buffer_widths(
+    const HParams& hp) {
   using B = Buffers;
   return {{&B::x, hp.n_embd},
           {&B::xn, std::max(hp.n_embd, hp.q_dim())},
@@ -71,7 +72,8 @@ void Context::seq_truncate(int seq, int32_t p0) {
 const float* Context::forward(const Batch& b) {
   const auto& hp = model.hparams();
   const int64_t n = b.size();
-  if (b.pos.size() != b.tokens.size() || b.seq.size() != b.tokens.size() || b.logits.size() != b.tokens.size())
+  if (b.pos.size() != b.tokens.size() || b.seq.size() != b.tokens.size() ||
+      b.logits.size() != b.tokens.size())
     fail("malformed batch");
   n_out_ = 0;
   for (int64_t i = 0; i < n; ++i) {
@@ -96,7 +98,8 @@ const float* Context::forward(const Batch& b) {
     int64_t r = 0, out_rowwise = 0;
     for (int64_t i = s; i < s + n_rowwise; ++i) out_rowwise += b.logits[i];
     for (int64_t i = s; i < e; ++i)
-      if (b.logits[i]) std::memcpy(&out_rows_[r++ * hp.n_embd], &buf.x[(i - s) * hp.n_embd], hp.n_embd * sizeof(float));
+      if (b.logits[i])
+        std::memcpy(&out_rows_[r++ * hp.n_embd], &buf.x[(i - s) * hp.n_embd], hp.n_embd * sizeof(float));
     be.rms_norm(out_rows_.data(), model.output_norm, out_rows_.data(), n_rows, hp.n_embd, hp.norm_eps);
     be.matmul(model.output, out_rows_.data(), n_rows, logits_.data() + out_done * hp.n_vocab, nullptr,
               out_rowwise);
@@ -126,8 +129,10 @@ void Context::run_chunk(const Batch& b, int64_t begin, int64_t end) {
   if (be.trace) be.trace("embd", -1, buf.x.data(), nt * hp.n_embd);
   const auto& arch = model.arch();
   for (int l = 0; l < hp.n_layer; ++l) {
-    if (arch.block) arch.block(*this, l, nt);
-    else llama_block(*this, l, nt);
+    if (arch.block)
+      arch.block(*this, l, nt);
+    else
+      llama_block(*this, l, nt);
     if (be.trace) be.trace("layer_out", l, buf.x.data(), nt * hp.n_embd);
   }
 }
@@ -147,7 +152,8 @@ void llama_block(Context& ctx, int layer, int64_t nt) {
   if (L.q_norm) be.rms_norm(B.q.data(), L.q_norm, B.q.data(), nt * hp.n_head, hp.head_dim, hp.norm_eps);
   if (L.k_norm) be.rms_norm(B.k.data(), L.k_norm, B.k.data(), nt * hp.n_head_kv, hp.head_dim, hp.norm_eps);
   be.rope(B.q.data(), nt, static_cast<int>(hp.n_head), static_cast<int>(hp.head_dim), B.pos.data(), hp.rope);
-  be.rope(B.k.data(), nt, static_cast<int>(hp.n_head_kv), static_cast<int>(hp.head_dim), B.pos.data(), hp.rope);
+  be.rope(B.k.data(), nt, static_cast<int>(hp.n_head_kv), static_cast<int>(hp.head_dim), B.pos.data(),
+          hp.rope);
   const auto kv = ctx.kv_layer(layer);
   be.kv_store(kv, B.k.data(), B.v.data(), nt, B.cells.data());
   backend::AttnBatch ab;

@@ -31,24 +31,29 @@ HParams read_hparams(const gguf::File& f) {
   hp.n_layer = positive(f, a + "block_count", 1, 4096);
   hp.n_ff = positive(f, a + "feed_forward_length", 1, 1 << 20);
   hp.n_head = positive(f, a + "attention.head_count", 1, 4096);
-  hp.n_head_kv = f.has(a + "attention.head_count_kv") ? positive(f, a + "attention.head_count_kv", 1, 4096) : hp.n_head;
+  hp.n_head_kv =
+      f.has(a + "attention.head_count_kv") ? positive(f, a + "attention.head_count_kv", 1, 4096) : hp.n_head;
   if (hp.n_head % hp.n_head_kv != 0)
     fail("{}: head_count {} is not a multiple of head_count_kv {}", f.path(), hp.n_head, hp.n_head_kv);
   hp.n_ctx_train = f.get_int(a + "context_length", 4096);
   if (hp.n_ctx_train <= 0) hp.n_ctx_train = 4096;
-  hp.head_dim = f.has(a + "attention.key_length") ? positive(f, a + "attention.key_length", 1, 4096) : hp.n_embd / hp.n_head;
+  hp.head_dim = f.has(a + "attention.key_length") ? positive(f, a + "attention.key_length", 1, 4096)
+                                                  : hp.n_embd / hp.n_head;
   if (f.has(a + "attention.value_length") && f.get_int(a + "attention.value_length") != hp.head_dim)
     fail("{}: attention.value_length differs from key_length (not supported)", f.path());
   if (hp.head_dim % 2 != 0) fail("{}: head dimension {} is odd", f.path(), hp.head_dim);
   hp.norm_eps = static_cast<float>(f.get_float(a + "attention.layer_norm_rms_epsilon", 1e-5));
-  if (!(hp.norm_eps > 0 && hp.norm_eps < 1)) fail("{}: layer_norm_rms_epsilon {} is invalid", f.path(), hp.norm_eps);
+  if (!(hp.norm_eps > 0 && hp.norm_eps < 1))
+    fail("{}: layer_norm_rms_epsilon {} is invalid", f.path(), hp.norm_eps);
 
   auto& r = hp.rope;
   r.style = arch->rope_style;
   r.n_rot = static_cast<int>(f.get_int(a + "rope.dimension_count", hp.head_dim));
-  if (r.n_rot <= 0 || r.n_rot > hp.head_dim || r.n_rot % 2) fail("{}: rope.dimension_count {} is invalid", f.path(), r.n_rot);
+  if (r.n_rot <= 0 || r.n_rot > hp.head_dim || r.n_rot % 2)
+    fail("{}: rope.dimension_count {} is invalid", f.path(), r.n_rot);
   r.freq_base = static_cast<float>(f.get_float(a + "rope.freq_base", 10000.0));
-  if (!(r.freq_base > 1.0f) || !std::isfinite(r.freq_base)) fail("{}: rope.freq_base {} is invalid", f.path(), r.freq_base);
+  if (!(r.freq_base > 1.0f) || !std::isfinite(r.freq_base))
+    fail("{}: rope.freq_base {} is invalid", f.path(), r.freq_base);
   hp.rope_scaling = f.get_string(a + "rope.scaling.type", "none");
   float factor = static_cast<float>(f.get_float(a + "rope.scaling.factor", 0.0));
   if (factor == 0.0f && f.has(a + "rope.scale_linear")) {
@@ -70,8 +75,10 @@ HParams read_hparams(const gguf::File& f) {
     r.beta_slow = static_cast<float>(f.get_float(a + "rope.scaling.yarn_beta_slow", 1.0));
   }
 
-  if (const auto* t = f.find_tensor("token_embd.weight")) hp.n_vocab = t->ne[1];
-  else fail("{}: tensor 'token_embd.weight' is missing", f.path());
+  if (const auto* t = f.find_tensor("token_embd.weight"))
+    hp.n_vocab = t->ne[1];
+  else
+    fail("{}: tensor 'token_embd.weight' is missing", f.path());
   return hp;
 }
 
@@ -81,7 +88,9 @@ std::vector<TensorSpec> tensor_specs(const HParams& hp) {
   auto mat = [&](std::string n, int64_t cols, int64_t rows, bool opt = false) {
     s.push_back({std::move(n), {cols, rows}, opt, false});
   };
-  auto vec = [&](std::string n, int64_t len, bool opt = false) { s.push_back({std::move(n), {len}, opt, true}); };
+  auto vec = [&](std::string n, int64_t len, bool opt = false) {
+    s.push_back({std::move(n), {len}, opt, true});
+  };
   mat("token_embd.weight", hp.n_embd, hp.n_vocab);
   vec("output_norm.weight", hp.n_embd);
   mat("output.weight", hp.n_embd, hp.n_vocab, true);  // absent: tied to token_embd
@@ -128,7 +137,8 @@ const float* Model::vector_weight(const std::string& name, int64_t n, bool optio
     if (optional) return nullptr;
     fail("{}: tensor '{}' is missing", file_->path(), name);
   }
-  if (t->n_elements() != n) fail("{}: tensor '{}' has shape {}, expected [{}]", file_->path(), name, t->shape_string(), n);
+  if (t->n_elements() != n)
+    fail("{}: tensor '{}' has shape {}, expected [{}]", file_->path(), name, t->shape_string(), n);
   const auto& ti = tensor::type_info(t->type);
   if (!ti.supported) fail("{}: tensor '{}' has unsupported type {}", file_->path(), name, ti.name);
   if (t->type == tensor::Type::F32 && reinterpret_cast<uintptr_t>(t->data) % alignof(float) == 0)
@@ -145,9 +155,11 @@ backend::WeightView Model::matrix_weight(const std::string& name, int64_t cols, 
     fail("{}: tensor '{}' is missing", file_->path(), name);
   }
   if (t->ne[0] != cols || t->ne[1] != rows || t->ne[2] != 1 || t->ne[3] != 1)
-    fail("{}: tensor '{}' has shape {}, expected [{}, {}]", file_->path(), name, t->shape_string(), cols, rows);
+    fail("{}: tensor '{}' has shape {}, expected [{}, {}]", file_->path(), name, t->shape_string(), cols,
+         rows);
   const auto& ti = tensor::type_info(t->type);
-  if (!ti.supported) fail("{}: tensor '{}' has type {}, which hearth cannot compute with yet", file_->path(), name, ti.name);
+  if (!ti.supported)
+    fail("{}: tensor '{}' has type {}, which hearth cannot compute with yet", file_->path(), name, ti.name);
   backend::WeightView w;
   w.type = t->type;
   w.cols = cols;

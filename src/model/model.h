@@ -21,7 +21,7 @@ struct HParams {
   int64_t n_ff = 0;
   int64_t n_head = 0;
   int64_t n_head_kv = 0;
-  int64_t head_dim = 0;      // key/value length per head
+  int64_t head_dim = 0;  // key/value length per head
   float norm_eps = 1e-5f;
   // RoPE
   backend::RopeParams rope;

@@ -550,7 +550,7 @@ double measure_cpu_matmul_flops(int n_threads) {
   wv.data = w.data();
   wv.row_bytes = row_bytes;
   auto be = backend::make_cpu_backend(n_threads);
-  be->prepare(wv, {});  // the layout a loaded model's weights get
+  be->prepare(wv, {});                        // the layout a loaded model's weights get
   be->matmul(wv, x.data(), batch, y.data());  // warm-up
   double best = 0;
   const auto start = clock::now();

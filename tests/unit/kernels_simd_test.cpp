@@ -177,7 +177,8 @@ void check_type(const hk::KernelTable& fast, Type t, bool raw, uint32_t seed) {
       std::vector<float> col(nr);
       k.dot_tile(n, nr, 1, w.data(), ws, x.data() + c * xs, xs, col.data(), 1);
       for (int r = 0; r < nr; ++r)
-        EXPECT_EQ(0, std::memcmp(&col[r], &out[c * os + r], sizeof(float))) << "dot_tile column " << c << " row " << r;
+        EXPECT_EQ(0, std::memcmp(&col[r], &out[c * os + r], sizeof(float)))
+            << "dot_tile column " << c << " row " << r;
     }
     if (k.dot_rows) {
       std::vector<float> rows(os * nc, -1.0f);
@@ -219,7 +220,8 @@ void check_type(const hk::KernelTable& fast, Type t, bool raw, uint32_t seed) {
             const float g = got[c * os + r];
             expect_close(g, want[c * nr + r], mag[c * nr + r], "dot_packed r=" + std::to_string(r));
             if (exact) {
-              const float v = exact->types[static_cast<uint32_t>(t)].vec_dot(n, w.data() + r * ws, x.data() + c * xs);
+              const float v =
+                  exact->types[static_cast<uint32_t>(t)].vec_dot(n, w.data() + r * ws, x.data() + c * xs);
               EXPECT_EQ(0, std::memcmp(&v, &g, sizeof(float)))
                   << "dot_packed cols=" << cols << " r=" << r << " c=" << c << ": " << g << " vs " << v;
             }
@@ -229,7 +231,8 @@ void check_type(const hk::KernelTable& fast, Type t, bool raw, uint32_t seed) {
             std::vector<float> col(pr, -1.0f);
             k.dot_packed(n, pr, 1, packed.data(), gs, x.data() + c * xs, xs, col.data(), pr);
             for (int r = 0; r < pr; ++r)
-              EXPECT_EQ(0, std::memcmp(&col[r], &got[c * os + r], sizeof(float))) << "dot_packed column " << c;
+              EXPECT_EQ(0, std::memcmp(&col[r], &got[c * os + r], sizeof(float)))
+                  << "dot_packed column " << c;
           }
         }
         for (int c = 0; c < cols; ++c)
@@ -375,8 +378,8 @@ TEST(KernelsSimd, AttentionGroupHelpersMatchPerHeadAndScalar) {
     for (int64_t hd : {64, 72, 80, 100, 128}) {
       for (int nq : {1, 2, 3, 4, 5, 8}) {
         for (int64_t n : {1, 7, 33}) {
-          SCOPED_TRACE(t->name + " hd=" + std::to_string(hd) + " nq=" + std::to_string(nq) + " n=" +
-                       std::to_string(n));
+          SCOPED_TRACE(t->name + " hd=" + std::to_string(hd) + " nq=" + std::to_string(nq) +
+                       " n=" + std::to_string(n));
           const int64_t kv_stride = hd * 3 + 8;  // cells of a wider cache row
           std::vector<uint16_t> k(n * kv_stride), v(n * kv_stride);
           for (auto* cache : {&k, &v}) {

@@ -26,8 +26,13 @@ constexpr int64_t kMinParallelWork = 1 << 18;
 // A weight repacked for the kernels (kernels.h pack_group), in anonymous memory of its own.
 class Packed {
  public:
-  Packed(size_t size, uint64_t group_bytes, int64_t rows, int64_t cols)
-      : size_(size), group_bytes_(group_bytes), rows_(rows), cols_(cols) {
+  Packed(size_t size, uint64_t group_bytes, const WeightView& w)
+      : size_(size),
+        group_bytes_(group_bytes),
+        type_(w.type),
+        rows_(w.rows),
+        cols_(w.cols),
+        row_bytes_(w.row_bytes) {
     void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) return;
     // No MADV_HUGEPAGE: zeroing huge pages tripled the packing time (1.0 s vs 0.3 s for 1B) for no
@@ -38,21 +43,31 @@ class Packed {
     if (mem_) ::munmap(mem_, size_);
   }
   Packed(Packed&& o) noexcept
-      : mem_(std::exchange(o.mem_, nullptr)), size_(o.size_), group_bytes_(o.group_bytes_), rows_(o.rows_),
-        cols_(o.cols_) {}
+      : mem_(std::exchange(o.mem_, nullptr)),
+        size_(o.size_),
+        group_bytes_(o.group_bytes_),
+        type_(o.type_),
+        rows_(o.rows_),
+        cols_(o.cols_),
+        row_bytes_(o.row_bytes_) {}
   Packed(const Packed&) = delete;
   Packed& operator=(const Packed&) = delete;
   Packed& operator=(Packed&&) = delete;
 
   uint8_t* data() const { return mem_; }
   uint64_t group_bytes() const { return group_bytes_; }
-  bool fits(const WeightView& w) const { return w.rows == rows_ && w.cols == cols_; }
+  // The weight this copy was made from (the cache is keyed by data pointer only).
+  bool fits(const WeightView& w) const {
+    return w.type == type_ && w.rows == rows_ && w.cols == cols_ && w.row_bytes == row_bytes_;
+  }
 
  private:
   uint8_t* mem_ = nullptr;
   size_t size_;
   uint64_t group_bytes_;
+  tensor::Type type_;
   int64_t rows_, cols_;
+  uint64_t row_bytes_;
 };
 
 class CpuBackend final : public Backend {
@@ -72,7 +87,7 @@ class CpuBackend final : public Backend {
     if (auto it = packed_.find(w.data); it != packed_.end()) return it->second.fits(w);
     const uint64_t gs = kernels::packed_group_bytes(w.type, w.cols);
     const int64_t groups = w.rows / kernels::kPackRows;
-    Packed p(gs * static_cast<uint64_t>(groups), gs, w.rows, w.cols);
+    Packed p(gs * static_cast<uint64_t>(groups), gs, w);
     if (!p.data()) {
       log::warn("not enough memory to repack a {} x {} {} weight; using it as stored", w.rows, w.cols,
                 tensor::type_name(w.type));

@@ -8,7 +8,7 @@ namespace hearth::kernels::avx2 {
 #define HEARTH_AVX2_DOT(name)                                                                             \
   float vec_dot_##name(int64_t n, const void* w, const void* x);                                          \
   void dot_tile_##name(int64_t n, int nr, int nc, const void* w, uint64_t ws, const void* x, uint64_t xs, \
-                       float* out, int64_t os);                                                          \
+                       float* out, int64_t os);                                                           \
   void dot_rows_##name(int64_t n, int nr, int nc, const void* w, uint64_t ws, const void* x, uint64_t xs, \
                        float* out, int64_t os);
 

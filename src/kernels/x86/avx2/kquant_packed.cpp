@@ -22,9 +22,9 @@ inline const BlockQ8_K* act(const uint8_t* x, uint64_t xs, int c, int64_t i) {
 // The fp16 in the low (high = false) or high halves of 8 dwords, as floats.
 inline __m256 halves(__m256i g, bool high) {
   const int o = high ? 2 : 0;
-  const __m256i ctrl = _mm256_setr_epi8(o, o + 1, o + 4, o + 5, o + 8, o + 9, o + 12, o + 13, -1, -1, -1, -1, -1,
-                                        -1, -1, -1, o, o + 1, o + 4, o + 5, o + 8, o + 9, o + 12, o + 13, -1, -1,
-                                        -1, -1, -1, -1, -1, -1);
+  const __m256i ctrl =
+      _mm256_setr_epi8(o, o + 1, o + 4, o + 5, o + 8, o + 9, o + 12, o + 13, -1, -1, -1, -1, -1, -1, -1, -1,
+                       o, o + 1, o + 4, o + 5, o + 8, o + 9, o + 12, o + 13, -1, -1, -1, -1, -1, -1, -1, -1);
   const __m256i t = _mm256_permute4x64_epi64(_mm256_shuffle_epi8(g, ctrl), _MM_SHUFFLE(3, 1, 2, 0));
   return _mm256_cvtph_ps(_mm256_castsi256_si128(t));
 }
@@ -32,11 +32,13 @@ inline __m256 halves(__m256i g, bool high) {
 // Byte j of every dword, as the int16 pair (v, v).
 inline __m256i dup_byte(__m256i v, int j) {
   const __m256i ctrl = _mm256_add_epi8(_mm256_set1_epi32(static_cast<int>(0x80008000u) | j | j << 16),
-                                       _mm256_setr_epi8(0, 0, 0, 0, 4, 0, 4, 0, 8, 0, 8, 0, 12, 0, 12, 0, 0, 0, 0,
-                                                        0, 4, 0, 4, 0, 8, 0, 8, 0, 12, 0, 12, 0));
+                                       _mm256_setr_epi8(0, 0, 0, 0, 4, 0, 4, 0, 8, 0, 8, 0, 12, 0, 12, 0, 0,
+                                                        0, 0, 0, 4, 0, 4, 0, 8, 0, 8, 0, 12, 0, 12, 0));
   return _mm256_shuffle_epi8(v, ctrl);
 }
 
+// Fetch the super-block kAhead ahead (the whole 16-row block: the second half's pass finds it cached and
+// its prefetches cost little).
 template <class T>
 inline void prefetch_ahead(const uint8_t* b) {
   constexpr int kAhead = 4;  // super-blocks
@@ -49,7 +51,8 @@ inline void prefetch_ahead(const uint8_t* b) {
 struct Q4K {
   static constexpr uint64_t kBlockBytes = 36 * 64;
   template <int NC>
-  static void run(int64_t nb, const uint8_t* w, int h, const uint8_t* x, uint64_t xs, float* out, int64_t os) {
+  static void run(int64_t nb, const uint8_t* w, int h, const uint8_t* x, uint64_t xs, float* out,
+                  int64_t os) {
     __m256 acc[NC];
     for (int c = 0; c < NC; ++c) acc[c] = _mm256_setzero_ps();
     const __m256i m4 = set8(0x0F), m6 = set8(0x3F), m30 = set8(0x30);
@@ -61,14 +64,15 @@ struct Q4K {
       const __m256 d = halves(g, false), dmin = halves(g, true);
       const __m256i a = load256(v + 64), bb = load256(v + 128), cc = load256(v + 192);
       const __m256i sc_lo = _mm256_and_si256(a, m6);
-      const __m256i sc_hi = _mm256_or_si256(_mm256_and_si256(cc, m4), _mm256_and_si256(_mm256_srli_epi16(a, 2), m30));
+      const __m256i sc_hi =
+          _mm256_or_si256(_mm256_and_si256(cc, m4), _mm256_and_si256(_mm256_srli_epi16(a, 2), m30));
       const __m256i mn_lo = _mm256_and_si256(bb, m6);
-      const __m256i mn_hi =
-          _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(cc, 4), m4), _mm256_and_si256(_mm256_srli_epi16(bb, 2), m30));
+      const __m256i mn_hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(cc, 4), m4),
+                                            _mm256_and_si256(_mm256_srli_epi16(bb, 2), m30));
       __m256i iacc[NC];
       for (int c = 0; c < NC; ++c) iacc[c] = _mm256_setzero_si256();
-      // Not unrolled (nor Q6K's sub-blocks beyond 2): GCC would hoist and spill the quant vectors of
-      // every sub-block; measured 12% (Q4_K) and 30% (Q6_K) slower with 4 columns.
+        // Not unrolled (nor Q6K's sub-blocks beyond 2): GCC would hoist and spill the quant vectors of
+        // every sub-block; measured 12% (Q4_K) and 30% (Q6_K) slower with 4 columns.
 #pragma GCC unroll 1
       for (int p = 0; p < 4; ++p) {
 #pragma GCC unroll 2
@@ -86,7 +90,8 @@ struct Q4K {
             const int8_t* q = act(x, xs, c, i)->qs + 32 * j;
             __m256i s16 = _mm256_maddubs_epi16(u[0], bcast(q));  // |sum| <= 8 * 2 * 15 * 128 < 2^15
 #pragma GCC unroll 8
-            for (int k = 1; k < 8; ++k) s16 = _mm256_add_epi16(s16, _mm256_maddubs_epi16(u[k], bcast(q + 4 * k)));
+            for (int k = 1; k < 8; ++k)
+              s16 = _mm256_add_epi16(s16, _mm256_maddubs_epi16(u[k], bcast(q + 4 * k)));
             iacc[c] = _mm256_add_epi32(iacc[c], _mm256_madd_epi16(s16, sc));
           }
         }
@@ -94,11 +99,13 @@ struct Q4K {
 #pragma GCC unroll 8
       for (int c = 0; c < NC; ++c) {
         const BlockQ8_K* xb = act(x, xs, c, i);
-        acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(iacc[c]), _mm256_mul_ps(d, _mm256_set1_ps(xb->d)), acc[c]);
+        acc[c] =
+            _mm256_fmadd_ps(_mm256_cvtepi32_ps(iacc[c]), _mm256_mul_ps(d, _mm256_set1_ps(xb->d)), acc[c]);
         __m256i m = _mm256_setzero_si256();  // sum_j min_j * (bsum 2j + bsum 2j+1)
 #pragma GCC unroll 8
         for (int j = 0; j < 8; ++j)
-          m = _mm256_add_epi32(m, _mm256_madd_epi16(dup_byte(j < 4 ? mn_lo : mn_hi, j % 4), bcast(xb->bsums + 2 * j)));
+          m = _mm256_add_epi32(
+              m, _mm256_madd_epi16(dup_byte(j < 4 ? mn_lo : mn_hi, j % 4), bcast(xb->bsums + 2 * j)));
         acc[c] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(m), _mm256_mul_ps(dmin, _mm256_set1_ps(xb->d)), acc[c]);
       }
     }
@@ -119,12 +126,13 @@ struct Q6K {
     return _mm256_and_si256(_mm256_srli_epi16(h, 2), m);
   }
   template <int NC>
-  static void run(int64_t nb, const uint8_t* w, int h, const uint8_t* x, uint64_t xs, float* out, int64_t os) {
+  static void run(int64_t nb, const uint8_t* w, int h, const uint8_t* x, uint64_t xs, float* out,
+                  int64_t os) {
     __m256 acc[NC];
     for (int c = 0; c < NC; ++c) acc[c] = _mm256_setzero_ps();
     const __m256i m4 = set8(0x0F);
-    const __m256i lo16 = _mm256_setr_epi8(0, 1, 0, 1, 4, 5, 4, 5, 8, 9, 8, 9, 12, 13, 12, 13, 0, 1, 0, 1, 4, 5, 4, 5,
-                                          8, 9, 8, 9, 12, 13, 12, 13);
+    const __m256i lo16 = _mm256_setr_epi8(0, 1, 0, 1, 4, 5, 4, 5, 8, 9, 8, 9, 12, 13, 12, 13, 0, 1, 0, 1, 4,
+                                          5, 4, 5, 8, 9, 8, 9, 12, 13, 12, 13);
     const __m256i hi16 = _mm256_add_epi8(lo16, set8(2));
     for (int64_t i = 0; i < nb; ++i) {
       const uint8_t* b = w + i * kBlockBytes;
@@ -155,8 +163,10 @@ struct Q6K {
           for (int e = 0; e < 4; ++e)
             s[e] = _mm256_add_epi16(_mm256_maddubs_epi16(t[2 * e], bcast(q + 8 * e)),
                                     _mm256_maddubs_epi16(t[2 * e + 1], bcast(q + 8 * e + 4)));
-          iacc[c] = _mm256_add_epi32(iacc[c], _mm256_add_epi32(_mm256_madd_epi16(s[0], sa), _mm256_madd_epi16(s[1], sa)));
-          iacc[c] = _mm256_add_epi32(iacc[c], _mm256_add_epi32(_mm256_madd_epi16(s[2], sb), _mm256_madd_epi16(s[3], sb)));
+          iacc[c] = _mm256_add_epi32(
+              iacc[c], _mm256_add_epi32(_mm256_madd_epi16(s[0], sa), _mm256_madd_epi16(s[1], sa)));
+          iacc[c] = _mm256_add_epi32(
+              iacc[c], _mm256_add_epi32(_mm256_madd_epi16(s[2], sb), _mm256_madd_epi16(s[3], sb)));
         }
       }
 #pragma GCC unroll 8
@@ -180,7 +190,6 @@ struct Q6K {
 // One half (rows 8h..8h+7) of every group, through tile_cols.
 template <class T, int H>
 struct Half {
-  static constexpr int kBlock = 256;
   template <int NR, int NC>
   static void run(int64_t nb, const uint8_t* w, uint64_t /*ws*/, const uint8_t* x, uint64_t xs, float* out,
                   int64_t os) {

@@ -1,12 +1,15 @@
-// AVX-512 VNNI prompt-processing tiles of the super-block types (Q2_K..Q6_K, IQ4_XS): 16 weight rows x
-// NC activation rows. The 16 rows' quants are transposed in registers so that lane r of every vector
-// belongs to row r: one vpdpbusd with a broadcast activation dword then serves all 16 rows, and the
-// sub-block scales, super-block scales, mins and offsets apply to 16 rows with one instruction each.
-// Per activation row and 32-element sub-block this costs 8 vpdpbusd plus 2-3 scale operations for
-// 16 x 32 products; the decode and transposition of the weights is shared by the NC activation rows.
-// Exact like the row kernels: integer sums per sub-block, scaled by the integer sub-block scales in
-// 32 bits; offsets (Q3_K -4, Q6_K -32, IQ4_XS -128) and mins go through the activation's bsums.
+// AVX-512 VNNI 16-row kernels of the super-block types (Q2_K..Q6_K, IQ4_XS): 16 weight rows x NC
+// activation rows, with lane r of every vector belonging to row r: one vpdpbusd with a broadcast activation
+// dword then serves all 16 rows, and the sub-block scales, super-block scales, mins and offsets apply to 16
+// rows with one instruction each. The rows come either as stored (RowSrc: loaded per row and transposed in
+// registers; the prompt tiles, dot_tile) or packed at load (PackedSrc: kernels.h pack_group, read with
+// plain loads; dot_packed, for every batch width). Per activation row and 32-element sub-block this costs
+// 8 vpdpbusd plus 2-3 scale operations for 16 x 32 products; decoding the weights is shared by the NC
+// activation rows. Exact like the row kernels: integer sums per sub-block, scaled by the integer
+// sub-block scales in 32 bits; offsets (Q3_K -4, Q6_K -32, IQ4_XS -128) and mins go through the
+// activation's bsums; the float steps per super-block are vec_dot's, so every output has its bits.
 #include <cstddef>
+#include <type_traits>
 
 #include "kernels/pack_layout.h"
 #include "kernels/x86/avx512/avx512.h"
@@ -59,10 +62,12 @@ struct PackedSrc {
   // Bytes of one packed super-block of 16 rows (kernels/pack.cpp): the dword interleave, or a type's own.
   template <class T>
   static constexpr uint64_t block_bytes() {
-    if constexpr (requires { T::kPackedBytes; })
+    if constexpr (requires { T::kPackedBytes; }) {
       return T::kPackedBytes;
-    else
+    } else {
+      static_assert(!std::is_same_v<typename T::W, BlockQ6_K>, "packed Q6_K has a layout of its own (Q6_KP)");
       return (sizeof(typename T::W) + 3) / 4 * 4 * 16;
+    }
   }
   template <class T>
   static constexpr uint64_t kBlockBytes = block_bytes<T>();
@@ -71,13 +76,16 @@ struct PackedSrc {
   template <class T>
   static void prefetch(const uint8_t* w, int64_t i) {
     const uint8_t* p = w + (i + kAhead) * kBlockBytes<T>;
-    for (uint64_t b = 0; b < kBlockBytes<T>; b += 64) _mm_prefetch(reinterpret_cast<const char*>(p + b), _MM_HINT_T0);
+    for (uint64_t b = 0; b < kBlockBytes<T>; b += 64)
+      _mm_prefetch(reinterpret_cast<const char*>(p + b), _MM_HINT_T0);
   }
   __m512i dword(size_t off) const { return load512(p + 16 * off); }  // off: a multiple of 4
   void r16(size_t off, __m512i (&z)[4]) const {
     for (int k = 0; k < 4; ++k) z[k] = dword(off + 4 * k);
   }
-  __m512 half(size_t off) const { return off % 4 == 0 ? gathered_lo(dword(off)) : gathered_hi(dword(off - 2)); }
+  __m512 half(size_t off) const {
+    return off % 4 == 0 ? gathered_lo(dword(off)) : gathered_hi(dword(off - 2));
+  }
 };
 
 // 32 bytes at off of 16 rows: z[k] = dword k (k < 8).
@@ -268,9 +276,9 @@ struct Q6_KT {
 struct Q6_KP {
   using W = BlockQ6_K;
   static constexpr bool kGroup16 = true, kMin = false;
-  static constexpr uint64_t kScales = packed::Q6K::kScales, kLow = packed::Q6K::kLow, kHigh = packed::Q6K::kHigh;
+  static constexpr uint64_t kScales = packed::Q6K::kScales, kLow = packed::Q6K::kLow,
+                            kHigh = packed::Q6K::kHigh;
   static constexpr uint64_t kPackedBytes = packed::Q6K::kBytes;
-  static_assert(kPackedBytes == 16 * sizeof(W));
   static void scales(const PackedSrc& src, Scales16& s) {
     const __m512i zero = _mm512_setzero_si512();
     for (int p = 0; p < 8; ++p) {
@@ -411,8 +419,8 @@ struct KernK16 {
       __m512i iacc[NC];
 #pragma GCC unroll 16
       for (int c = 0; c < NC; ++c) iacc[c] = _mm512_setzero_si512();
-      // Two pairs per iteration: fully unrolled, GCC computed all 64 quant vectors up front and spilled
-      // them (4 KiB of stack); 16-row decoding with 4 columns ran 30% slower.
+        // Two pairs per iteration: fully unrolled, GCC computed all 64 quant vectors up front and spilled
+        // them (4 KiB of stack); 16-row decoding with 4 columns ran 30% slower.
 #pragma GCC unroll 2
       for (int p = 0; p < 4; ++p) {
         __m512i ta[8], tb[8];
@@ -453,8 +461,8 @@ void tile16(int64_t n, int nr, int nc, const void* w, uint64_t ws, const void* x
   int r0 = 0;
   if (ws * 15 < (1ull << 31)) {
     for (; r0 + 16 <= nr; r0 += 16)
-      tile_cols<KernK16<T, RowSrc>, 16, TC>(n / 256, wb + r0 * ws, ws, static_cast<const uint8_t*>(x), xs, out + r0,
-                                    os, nc);
+      tile_cols<KernK16<T, RowSrc>, 16, TC>(n / 256, wb + r0 * ws, ws, static_cast<const uint8_t*>(x), xs,
+                                            out + r0, os, nc);
   }
   if (r0 < nr) rows4(n, nr - r0, nc, wb + r0 * ws, ws, x, xs, out + r0, os);
 }
@@ -480,10 +488,10 @@ void packed16(int64_t n, int nr, int nc, const void* w, uint64_t ws, const void*
 // Packed kernels where kernels_bench measured them faster than the row kernels for decoding (pk/ vs dec/;
 // Q2_K even, Q3_K slower: its extra bit plane costs more to unpack 16 rows at a time; Q6_K has a layout
 // of its own for that reason).
-#define HEARTH_KQ16_PACKED(name, T, TC)                                                        \
-  void dot_packed_##name(int64_t n, int nr, int nc, const void* w, uint64_t ws, const void* x, \
-                         uint64_t xs, float* out, int64_t os) {                                \
-    packed16<T, TC>(n, nr, nc, w, ws, x, xs, out, os);                                         \
+#define HEARTH_KQ16_PACKED(name, T, TC)                                                                     \
+  void dot_packed_##name(int64_t n, int nr, int nc, const void* w, uint64_t ws, const void* x, uint64_t xs, \
+                         float* out, int64_t os) {                                                          \
+    packed16<T, TC>(n, nr, nc, w, ws, x, xs, out, os);                                                      \
   }
 
 HEARTH_KQ16(q2_k, Q2_KT, kKTileCols)
