@@ -40,12 +40,13 @@ struct TypeKernels {
 
 // Rows per packed group.
 constexpr int kPackRows = 16;
-// Bytes of one packed group of kPackRows rows of n elements of type t.
+// Bytes of one packed group of kPackRows rows of n elements of type t; 0 when rows of n elements cannot
+// be packed (Q4_0: n not a multiple of 64).
 uint64_t packed_group_bytes(tensor::Type t, int64_t n);
 // Packs kPackRows rows (row r at w + r * w_stride, n elements of type t) into dst
 // (packed_group_bytes(t, n) bytes). Most types: for block i and dword k of the block,
 // dst[(i * D + k) * 4 * kPackRows + 4 * r] holds that dword of row r (D dwords per block, the bytes past a
-// block's end zero). Q6_K: a layout of its own per block of kPackRows rows (kernels/pack_layout.h).
+// block's end zero). Q6_K and Q4_0: layouts of their own (kernels/pack_layout.h).
 void pack_group(tensor::Type t, int64_t n, const void* w, uint64_t w_stride, void* dst);
 
 struct KernelTable {

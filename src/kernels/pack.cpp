@@ -1,6 +1,6 @@
 // Packed weight layouts (kernels.h): kPackRows rows interleaved, the same for every instruction set (the
-// kernels that read them live in the ISA folders). Most types: the blocks' dwords interleaved. Q6_K: a
-// layout of its own whose 6-bit quants unpack with few operations (x86/avx512/kquant_tile.cpp, Q6_KP).
+// kernels that read them live in the ISA folders). Most types: the blocks' dwords interleaved. Q6_K and
+// Q4_0: layouts of their own (pack_layout.h), for cheap unpacking and aligned vectors.
 #include <algorithm>
 #include <cstring>
 
@@ -64,11 +64,27 @@ void pack_q6_k(int64_t blocks, const uint8_t* w, uint64_t ws, uint8_t* out) {
   }
 }
 
+// Q4_0: see pack_layout.h.
+void pack_q4_0(int64_t units, const uint8_t* w, uint64_t ws, uint8_t* out) {
+  using L = packed::Q4_0;
+  for (int64_t i = 0; i < units; ++i) {
+    uint8_t* o = out + i * L::kBytes;
+    for (int r = 0; r < kPackRows; ++r)
+      for (int b = 0; b < 2; ++b) {
+        tensor::BlockQ4_0 blk;  // a copy: blocks in a file need not be aligned
+        std::memcpy(&blk, w + r * ws + (2 * i + b) * sizeof blk, sizeof blk);
+        std::memcpy(o + 2 * (kPackRows * b + r), &blk.d, 2);
+        for (int k = 0; k < 4; ++k) std::memcpy(o + L::kQuants + 64 * (4 * b + k) + 4 * r, blk.qs + 4 * k, 4);
+      }
+  }
+}
+
 }  // namespace
 
 uint64_t packed_group_bytes(tensor::Type t, int64_t n) {
   const uint64_t blocks = static_cast<uint64_t>(n) / tensor::type_info(t).block_size;
   if (t == tensor::Type::Q6_K) return blocks * packed::Q6K::kBytes;
+  if (t == tensor::Type::Q4_0) return n % packed::Q4_0::kElements ? 0 : blocks / 2 * packed::Q4_0::kBytes;
   return blocks * block_dwords(t) * 4 * kPackRows;
 }
 
@@ -78,6 +94,10 @@ void pack_group(tensor::Type t, int64_t n, const void* w, uint64_t w_stride, voi
   const auto* src = static_cast<const uint8_t*>(w);
   auto* out = static_cast<uint8_t*>(dst);
   if (t == tensor::Type::Q6_K) return pack_q6_k(blocks, src, w_stride, out);
+  if (t == tensor::Type::Q4_0) {
+    if (packed_group_bytes(t, n) > 0) pack_q4_0(blocks / 2, src, w_stride, out);  // else nothing to write
+    return;
+  }
   const uint64_t dw = block_dwords(t), bytes = ti.type_size;
   // Row by row: each row's blocks are read in order, the dwords land kPackRows * 4 bytes apart.
   for (int r = 0; r < kPackRows; ++r) {

@@ -18,4 +18,13 @@ struct Q6K {
   static_assert(kBytes % 64 == 0 && kLow % 64 == 0);
 };
 
+// Q4_0, in units of two blocks (64 elements) so that every vector is 64-byte aligned: d[2][16] (fp16,
+// block 0's rows then block 1's); then per block b four vectors, vector 4b + k, dword r = quant bytes
+// 4k..4k+3 of row r (low nibbles: elements 4k.., high nibbles: 16 + 4k..). Rows of n % 64 != 0 elements
+// are not packed.
+struct Q4_0 {
+  static constexpr int64_t kElements = 64;
+  static constexpr uint64_t kQuants = 64, kBytes = kQuants + 8 * 64;  // 9 cache lines for 16 x 2 x 18 bytes
+};
+
 }  // namespace hearth::kernels::packed

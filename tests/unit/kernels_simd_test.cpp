@@ -204,14 +204,15 @@ void check_type(const hk::KernelTable& fast, Type t, bool raw, uint32_t seed) {
         }
     }
     // Packed weights (whole 16-row groups): the same bits for any number of columns, close to the
-    // reference, and exactly the AVX-512 one-row arithmetic (its vec_dot) in every table that has them.
-    if (k.dot_packed) {
+    // reference, and for the K-quants exactly the AVX-512 one-row arithmetic (its vec_dot) in every table.
+    if (k.dot_packed && hk::packed_group_bytes(t, n) > 0) {  // Q4_0: whole 64-element units only
       const int groups = nr / hk::kPackRows, pr = groups * hk::kPackRows;
       const uint64_t gs = hk::packed_group_bytes(t, n);
       std::vector<uint8_t> packed(gs * groups, 0xAB);
       for (int g = 0; g < groups; ++g)
         hk::pack_group(t, n, w.data() + g * hk::kPackRows * ws, ws, packed.data() + g * gs);
-      const hk::KernelTable* exact = hk::by_name("avx512");
+      // The K-quant packed kernels mirror the AVX-512 vec_dot exactly; Q4_0's sums in another order.
+      const hk::KernelTable* exact = k_quant ? hk::by_name("avx512") : nullptr;
       for (int cols : {1, 2, 3, 4, 8, nc}) {
         std::vector<float> got(os * cols, -1.0f);
         k.dot_packed(n, pr, cols, packed.data(), gs, x.data(), xs, got.data(), os);

@@ -86,6 +86,7 @@ class CpuBackend final : public Backend {
       return false;
     if (auto it = packed_.find(w.data); it != packed_.end()) return it->second.fits(w);
     const uint64_t gs = kernels::packed_group_bytes(w.type, w.cols);
+    if (gs == 0) return false;
     const int64_t groups = w.rows / kernels::kPackRows;
     Packed p(gs * static_cast<uint64_t>(groups), gs, w);
     if (!p.data()) {

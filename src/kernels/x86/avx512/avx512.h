@@ -45,6 +45,8 @@ HEARTH_AVX512_ROWS4(iq4_xs)
 #undef HEARTH_AVX512_ROWS4
 
 // Packed-weight kernels (kernels.h dot_packed).
+void dot_packed_q4_0(int64_t n, int nr, int nc, const void* w, uint64_t ws, const void* x, uint64_t xs,
+                     float* out, int64_t os);
 void dot_packed_q4_k(int64_t n, int nr, int nc, const void* w, uint64_t ws, const void* x, uint64_t xs,
                      float* out, int64_t os);
 void dot_packed_q5_k(int64_t n, int nr, int nc, const void* w, uint64_t ws, const void* x, uint64_t xs,

@@ -15,9 +15,8 @@ HEARTH_DEFINE_KERNEL_TABLE(make_avx512_base, avx512)
 KernelTable make_avx512_table() {
   KernelTable t = make_avx512_base();
   const std::pair<tensor::Type, DotTileFn> packed[] = {
-      {tensor::Type::Q4_K, avx512::dot_packed_q4_k},
-      {tensor::Type::Q5_K, avx512::dot_packed_q5_k},
-      {tensor::Type::Q6_K, avx512::dot_packed_q6_k},
+      {tensor::Type::Q4_0, avx512::dot_packed_q4_0},     {tensor::Type::Q4_K, avx512::dot_packed_q4_k},
+      {tensor::Type::Q5_K, avx512::dot_packed_q5_k},     {tensor::Type::Q6_K, avx512::dot_packed_q6_k},
       {tensor::Type::IQ4_XS, avx512::dot_packed_iq4_xs},
   };
   for (const auto& [type, fn] : packed) t.types[static_cast<uint32_t>(type)].dot_packed = fn;
