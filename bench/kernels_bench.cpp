@@ -126,42 +126,28 @@ void bench_pp(benchmark::State& state, const hk::KernelTable* table, Type t) {
 
 // Batched decoding: dot_rows (one-row arithmetic, bit-identical to vec_dot) of `cols` activation rows
 // against a 4096 x 4096 weight, reported as "rows/s": activation rows through the whole matrix per
-// second (cols = 1 is plain vec_dot: the gain of batching is rows/s over that).
-void bench_dec(benchmark::State& state, const hk::KernelTable* table, Type t, int cols) {
+// second (cols = 1 is plain vec_dot: the gain of batching is rows/s over that). `packed`: the same
+// through dot_packed on the weights packed as a loaded model's are ("pk/<table>/<type>/<cols>").
+void bench_dec(benchmark::State& state, const hk::KernelTable* table, Type t, int cols, bool packed) {
   const hk::TypeKernels& k = table->types[static_cast<uint32_t>(t)];
   const int64_t rows = std::getenv("HEARTH_BENCH_BIG") ? 4 * kK : kK;
   const auto w = make_weights(t, rows);
   const auto x = make_acts(k, cols);
   const uint64_t rs = ht::row_size(t, kK), xs = ht::row_size(k.act_type, kK);
+  const uint64_t gs = packed ? hk::packed_group_bytes(t, kK) : 0;
+  Buffer pw(gs * static_cast<uint64_t>(rows / hk::kPackRows));
+  for (int64_t g = 0; packed && g < rows / hk::kPackRows; ++g)
+    hk::pack_group(t, kK, w->p + g * hk::kPackRows * rs, rs, pw.p + g * gs);
   std::vector<float> out(static_cast<size_t>(rows * cols));
   for (auto _ : state) {
-    if (k.dot_rows && cols > 1) {
+    if (packed) {
+      k.dot_packed(kK, static_cast<int>(rows), cols, pw.p, gs, x->p, xs, out.data(), rows);
+    } else if (k.dot_rows && cols > 1) {
       k.dot_rows(kK, static_cast<int>(rows), cols, w->p, rs, x->p, xs, out.data(), rows);
     } else {
       for (int64_t r = 0; r < rows; ++r)
         for (int c = 0; c < cols; ++c) out[c * rows + r] = k.vec_dot(kK, w->p + r * rs, x->p + c * xs);
     }
-    benchmark::DoNotOptimize(out.data());
-    benchmark::ClobberMemory();
-  }
-  state.counters["rows/s"] = benchmark::Counter(
-      static_cast<double>(cols) * static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
-}
-
-// The same with packed weights (kernels.h dot_packed), where the table has them: "pk/<table>/<type>/<cols>".
-void bench_packed(benchmark::State& state, const hk::KernelTable* table, Type t, int cols) {
-  const hk::TypeKernels& k = table->types[static_cast<uint32_t>(t)];
-  const int64_t rows = std::getenv("HEARTH_BENCH_BIG") ? 4 * kK : kK;
-  const auto w = make_weights(t, rows);
-  const auto x = make_acts(k, cols);
-  const uint64_t rs = ht::row_size(t, kK), xs = ht::row_size(k.act_type, kK);
-  const uint64_t gs = hk::packed_group_bytes(t, kK);
-  Buffer packed(gs * static_cast<uint64_t>(rows / hk::kPackRows));
-  for (int64_t g = 0; g < rows / hk::kPackRows; ++g)
-    hk::pack_group(t, kK, w->p + g * hk::kPackRows * rs, rs, packed.p + g * gs);
-  std::vector<float> out(static_cast<size_t>(rows * cols));
-  for (auto _ : state) {
-    k.dot_packed(kK, static_cast<int>(rows), cols, packed.p, gs, x->p, xs, out.data(), rows);
     benchmark::DoNotOptimize(out.data());
     benchmark::ClobberMemory();
   }
@@ -202,15 +188,13 @@ int register_all() {
             ->ComputeStatistics("min", min_of);
       }
       if (!scalar) {
-        for (int cols : {1, 2, 4, 8})
-          benchmark::RegisterBenchmark(("dec/" + suffix + "/" + std::to_string(cols)).c_str(), bench_dec,
-                                       table, t, cols)
-              ->Unit(benchmark::kMillisecond)
-              ->ComputeStatistics("min", min_of);
-        if (table->types[static_cast<uint32_t>(t)].dot_packed) {
+        const bool has_packed = table->types[static_cast<uint32_t>(t)].dot_packed != nullptr;
+        for (bool packed : {false, true}) {
+          if (packed && !has_packed) continue;
           for (int cols : {1, 2, 4, 8})
-            benchmark::RegisterBenchmark(("pk/" + suffix + "/" + std::to_string(cols)).c_str(), bench_packed,
-                                         table, t, cols)
+            benchmark::RegisterBenchmark(
+                ((packed ? "pk/" : "dec/") + suffix + "/" + std::to_string(cols)).c_str(), bench_dec, table,
+                t, cols, packed)
                 ->Unit(benchmark::kMillisecond)
                 ->ComputeStatistics("min", min_of);
         }
